@@ -1,0 +1,103 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+/**
+ * Everything a server under test can be told, from the environment (how Kubernetes configures a pod)
+ * with command-line flags layered on top. Every field has a default that models a cheap server.
+ */
+export const ServerConfigSchema = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Name this replica reports in the X-Mcpbench-Replica header and on /metrics. */
+  replica: z.string().min(1).default(`${hostname()}-${process.pid}`),
+  /** legacy only: where session metadata lives. */
+  store: z.enum(['memory', 'redis']).default('memory'),
+  /** legacy with store=redis, and rc (tasks). */
+  redisUrl: z.string().default('redis://127.0.0.1:6379'),
+  /** Cost model of every tool call. */
+  toolLatencyMs: z.coerce.number().min(0).max(600_000).default(0),
+  toolCpuMs: z.coerce.number().min(0).max(60_000).default(0),
+  payloadBytes: z.coerce.number().int().min(0).max(16 * 1024 * 1024).default(64),
+  /** Number of tools in the catalogue: the platform tools plus generated fillers. */
+  catalogueSize: z.coerce.number().int().min(10).max(500).default(10),
+  /** rc only: cache hints on list results. */
+  ttlMs: z.coerce.number().int().min(0).default(60_000),
+  cacheScope: z.enum(['public', 'private']).default('public'),
+  /** Long operations: how long the work takes and how often a client should poll. */
+  taskDurationMs: z.coerce.number().int().min(0).max(3_600_000).default(2_000),
+  taskPollIntervalMs: z.coerce.number().int().min(10).max(60_000).default(250),
+  taskTtlMs: z.coerce.number().int().min(1_000).default(600_000),
+  /** rc only: HMAC key for workspace handles; every replica of a deployment must share it. */
+  handleSecret: z.string().min(16).default('mcpbench-dev-handle-secret-change-me'),
+  /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
+  shutdownGraceMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  maxBodyBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Browser origins allowed to call the server (DNS-rebinding protection); requests without Origin pass. */
+  allowedOrigins: z
+    .string()
+    .default('http://localhost,http://127.0.0.1')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
+});
+
+export type ServerConfig = z.infer<typeof ServerConfigSchema>;
+export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
+
+const ENV_KEYS: Record<keyof ServerConfig, string> = {
+  host: 'MCPBENCH_HOST',
+  port: 'MCPBENCH_PORT',
+  replica: 'MCPBENCH_REPLICA',
+  store: 'MCPBENCH_STORE',
+  redisUrl: 'MCPBENCH_REDIS_URL',
+  toolLatencyMs: 'MCPBENCH_TOOL_LATENCY_MS',
+  toolCpuMs: 'MCPBENCH_TOOL_CPU_MS',
+  payloadBytes: 'MCPBENCH_PAYLOAD_BYTES',
+  catalogueSize: 'MCPBENCH_CATALOGUE_SIZE',
+  ttlMs: 'MCPBENCH_TTL_MS',
+  cacheScope: 'MCPBENCH_CACHE_SCOPE',
+  taskDurationMs: 'MCPBENCH_TASK_DURATION_MS',
+  taskPollIntervalMs: 'MCPBENCH_TASK_POLL_INTERVAL_MS',
+  taskTtlMs: 'MCPBENCH_TASK_TTL_MS',
+  handleSecret: 'MCPBENCH_HANDLE_SECRET',
+  shutdownGraceMs: 'MCPBENCH_SHUTDOWN_GRACE_MS',
+  maxBodyBytes: 'MCPBENCH_MAX_BODY_BYTES',
+  allowedOrigins: 'MCPBENCH_ALLOWED_ORIGINS',
+};
+
+/** The environment variable that sets each field (documented in README and used by the manifests). */
+export const serverConfigEnvKeys = ENV_KEYS;
+
+/**
+ * Builds a config from the environment, then `overrides` (flags), validating both.
+ * Throws an Error whose message names the bad field and the variable or flag it came from.
+ */
+export function loadServerConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<ServerConfigInput> = {},
+): ServerConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [field, key] of Object.entries(ENV_KEYS)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[field] = value;
+  }
+  // Kubernetes convention: PORT is honoured when MCPBENCH_PORT is not set.
+  if (raw.port === undefined && env.PORT) raw.port = env.PORT;
+  for (const [field, value] of Object.entries(overrides)) {
+    if (value !== undefined) raw[field] = value;
+  }
+  const parsed = ServerConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const field = String(issue.path[0] ?? '');
+      const source =
+        field in overrides ? `option ${field}` : `${ENV_KEYS[field as keyof ServerConfig] ?? field}`;
+      return `${source}: ${issue.message}`;
+    });
+    throw new Error(`invalid server configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}

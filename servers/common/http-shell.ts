@@ -1,0 +1,238 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as hdr from 'hdr-histogram-js';
+import type { ServerConfig } from './config.js';
+
+/** Header every response carries, naming the replica that answered. */
+export const REPLICA_HEADER = 'x-mcpbench-replica';
+/** The MCP endpoint path. */
+export const MCP_PATH = '/mcp';
+
+/**
+ * What a server plugs into the shell: a handler for the MCP endpoint that receives the already-read,
+ * already-parsed JSON body (undefined for GET/DELETE), and an optional cleanup run on shutdown.
+ */
+export interface McpEndpoint {
+  handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void>;
+  /** Whether the server's dependencies are usable (e.g. Redis connected); false makes /readyz answer 503. */
+  ready?(): boolean;
+  close?(): Promise<void>;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  server: Server;
+  /** Graceful stop: not ready, stop accepting, finish in-flight (up to the grace period), close. */
+  shutdown(): Promise<void>;
+}
+
+interface Metrics {
+  startedAt: number;
+  requests: number;
+  inflight: number;
+  byMethod: Map<string, number>;
+  byStatus: Map<number, number>;
+  handlerUs: hdr.Histogram;
+}
+
+function newHistogram(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+function jsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } }));
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(value));
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function methodsOf(body: unknown): string[] {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.map((m) =>
+    m && typeof m === 'object' && typeof (m as { method?: unknown }).method === 'string'
+      ? (m as { method: string }).method
+      : 'response',
+  );
+}
+
+/**
+ * Serves an MCP endpoint with what every deployable server needs: /healthz, /readyz, /metrics,
+ * a replica header, body-size and Origin checks, JSON parsing, and graceful shutdown on SIGTERM.
+ */
+export async function startHttpShell(
+  config: ServerConfig,
+  endpoint: McpEndpoint,
+  options: { installSignalHandlers?: boolean; log?: (line: string) => void } = {},
+): Promise<RunningServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const metrics: Metrics = {
+    startedAt: Date.now(),
+    requests: 0,
+    inflight: 0,
+    byMethod: new Map(),
+    byStatus: new Map(),
+    handlerUs: newHistogram(),
+  };
+  let draining = false;
+
+  const server = createServer(async (req, res) => {
+    res.setHeader(REPLICA_HEADER, config.replica);
+    if (draining) res.setHeader('connection', 'close');
+    const url = req.url ?? '/';
+    const path = url.split('?')[0];
+    if (path === '/healthz') return sendJson(res, 200, { ok: true, replica: config.replica });
+    if (path === '/readyz') {
+      const ok = !draining && (endpoint.ready?.() ?? true);
+      return sendJson(res, ok ? 200 : 503, { ready: ok, draining, replica: config.replica });
+    }
+    if (path === '/metrics') {
+      if (req.method === 'DELETE') {
+        metrics.handlerUs.reset();
+        return sendJson(res, 200, { reset: true });
+      }
+      return sendJson(res, 200, snapshot(metrics, config.replica));
+    }
+    if (path !== MCP_PATH) return sendJson(res, 404, { error: 'not found' });
+
+    const origin = req.headers.origin;
+    if (origin && !config.allowedOrigins.includes(origin)) {
+      return jsonRpcError(res, 403, -32000, `Forbidden: origin ${origin} is not allowed`);
+    }
+
+    metrics.requests++;
+    metrics.inflight++;
+    const started = process.hrtime.bigint();
+    res.on('close', () => {
+      metrics.inflight--;
+      metrics.byStatus.set(res.statusCode, (metrics.byStatus.get(res.statusCode) ?? 0) + 1);
+      const us = Number((process.hrtime.bigint() - started) / 1000n);
+      metrics.handlerUs.recordValue(Math.max(1, Math.min(us, 60_000_000)));
+    });
+
+    try {
+      let body: unknown;
+      if (req.method === 'POST') {
+        let raw: Buffer;
+        try {
+          raw = await readBody(req, config.maxBodyBytes);
+        } catch (err) {
+          if (err instanceof BodyTooLarge) {
+            res.setHeader('connection', 'close');
+            return jsonRpcError(res, 413, -32600, `Request body exceeds ${config.maxBodyBytes} bytes`);
+          }
+          throw err;
+        }
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+        } catch {
+          return jsonRpcError(res, 400, -32700, 'Parse error: body is not valid JSON');
+        }
+        for (const m of methodsOf(body)) metrics.byMethod.set(m, (metrics.byMethod.get(m) ?? 0) + 1);
+      }
+      await endpoint.handle(req, res, body);
+    } catch (err) {
+      log(`[${config.replica}] request failed: ${(err as Error).stack ?? err}`);
+      jsonRpcError(res, 500, -32603, 'Internal error');
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}${MCP_PATH}`;
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () => {
+    shuttingDown ??= (async () => {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref());
+      const outcome = await Promise.race([closed.then(() => 'drained' as const), grace]);
+      if (outcome === 'timeout') {
+        log(`[${config.replica}] grace period over with ${metrics.inflight} request(s) in flight; closing them`);
+        server.closeAllConnections();
+      }
+      await endpoint.close?.();
+    })();
+    return shuttingDown;
+  };
+
+  if (options.installSignalHandlers) {
+    const onSignal = (signal: string) => {
+      log(`[${config.replica}] ${signal}: draining`);
+      shutdown().then(
+        () => process.exit(0),
+        (err) => {
+          log(`[${config.replica}] shutdown failed: ${err}`);
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  }
+
+  return { url, port, server, shutdown };
+}
+
+/** What /metrics answers: counters, the handler-measured latency distribution, and process CPU / RSS. */
+export interface ServerMetricsSnapshot {
+  replica: string;
+  pid: number;
+  uptimeMs: number;
+  requests: number;
+  inflight: number;
+  byMethod: Record<string, number>;
+  byStatus: Record<string, number>;
+  handlerLatencyUs: { count: number; p50: number; p90: number; p99: number; max: number };
+  cpuUserUs: number;
+  cpuSystemUs: number;
+  rssBytes: number;
+}
+
+function snapshot(m: Metrics, replica: string): ServerMetricsSnapshot {
+  const cpu = process.cpuUsage();
+  return {
+    replica,
+    pid: process.pid,
+    uptimeMs: Date.now() - m.startedAt,
+    requests: m.requests,
+    inflight: m.inflight,
+    byMethod: Object.fromEntries(m.byMethod),
+    byStatus: Object.fromEntries([...m.byStatus].map(([k, v]) => [String(k), v])),
+    handlerLatencyUs: {
+      count: m.handlerUs.totalCount,
+      p50: m.handlerUs.getValueAtPercentile(50),
+      p90: m.handlerUs.getValueAtPercentile(90),
+      p99: m.handlerUs.getValueAtPercentile(99),
+      max: m.handlerUs.maxValue,
+    },
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+    rssBytes: process.memoryUsage.rss(),
+  };
+}
