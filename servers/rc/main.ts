@@ -1,0 +1,3 @@
+import { main } from '../run.js';
+
+await main('rc', process.argv.slice(2));
