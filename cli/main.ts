@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerServeCommand } from './serve.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command()
+  .name('mcpbench')
+  .description(
+    'Benchmark MCP servers the session-based way (2025-11-25) against the stateless way (2026-07-28).',
+  )
+  .version(pkg.version)
+  .showHelpAfterError('(run with --help for usage)');
+
+registerServeCommand(program);
+
+await program.parseAsync(process.argv);
