@@ -1,0 +1,108 @@
+/**
+ * The one interface every cluster provider (local, kind, kube) implements. Experiments only ever talk
+ * to a cluster through it; an engine only ever sees the URLs it returns.
+ */
+
+export type VariantName = 'legacy-sticky' | 'legacy-redis' | 'rc';
+export const VARIANT_NAMES: readonly VariantName[] = ['legacy-sticky', 'legacy-redis', 'rc'];
+
+/** How a variant is deployed; derived from the manifests in cluster/manifests (the source of truth). */
+export interface VariantSpec {
+  name: VariantName;
+  /** Server program: servers/legacy or servers/rc. */
+  server: 'legacy' | 'rc';
+  replicas: number;
+  /** MCPBENCH_* environment for every replica (tool cost, catalogue size, ttl, store, ...). */
+  env: Record<string, string>;
+  /** Deployment.spec.strategy.rollingUpdate */
+  maxSurge: number;
+  maxUnavailable: number;
+  terminationGracePeriodSeconds: number;
+  /** Service routing: plain per-connection round robin, ClientIP affinity, or an L7 proxy. */
+  routing: 'round-robin' | 'client-ip' | 'session-hash' | 'mcp-method';
+  /** Whether the variant needs a Redis (legacy-redis sessions, rc tasks). */
+  redis: boolean;
+  /** HorizontalPodAutoscaler, when the experiment asks for one. */
+  hpa?: HpaSpec;
+  /** Emulated network round-trip time added by the Service proxy (local provider), ms. */
+  rttMs?: number;
+}
+
+export interface HpaSpec {
+  minReplicas: number;
+  maxReplicas: number;
+  /** target average CPU utilisation, percent of the pod's CPU request */
+  targetCpuUtilization: number;
+  /** pod CPU request in millicores (the denominator of utilisation) */
+  cpuRequestMillicores: number;
+  /** how often the controller evaluates (Kubernetes default 15 s) */
+  syncPeriodSeconds: number;
+  tolerance: number;
+  scaleUp: { stabilizationWindowSeconds: number; policies: HpaPolicy[]; selectPolicy: 'Max' | 'Min' | 'Disabled' };
+  scaleDown: { stabilizationWindowSeconds: number; policies: HpaPolicy[]; selectPolicy: 'Max' | 'Min' | 'Disabled' };
+}
+
+export interface HpaPolicy {
+  type: 'Pods' | 'Percent';
+  value: number;
+  periodSeconds: number;
+}
+
+export interface ReplicaStatus {
+  name: string;
+  ready: boolean;
+  /** running, terminating (SIGTERM sent, draining), or gone */
+  phase: 'starting' | 'running' | 'terminating';
+  /** measured CPU over the last sampling interval, millicores; null when unknown */
+  cpuMillicores: number | null;
+}
+
+/** Something the cluster did or was told to do, put on the report's time axis. */
+export interface ClusterEvent {
+  /** epoch ms */
+  atMs: number;
+  kind:
+    | 'rollout-start'
+    | 'rollout-end'
+    | 'pod-started'
+    | 'pod-ready'
+    | 'pod-terminating'
+    | 'pod-exited'
+    | 'pod-killed'
+    | 'redis-killed'
+    | 'redis-ready'
+    | 'replicas-changed'
+    | 'hpa-decision'
+    | 'note';
+  variant: VariantName | 'cluster';
+  detail: Record<string, unknown>;
+}
+
+export interface VariantHandle {
+  readonly spec: VariantSpec;
+  /** The MCP endpoint clients use (through the Service), e.g. http://127.0.0.1:PORT/mcp */
+  readonly url: string;
+  /** Trigger a rolling update (a new pod template) and resolve when it has completed. */
+  rollout(): Promise<void>;
+  /** SIGKILL / force-delete one replica (a named one, or one chosen by the provider); resolves with its name. */
+  killReplica(name?: string): Promise<string>;
+  /** Set Deployment replicas (ignored while an HPA owns the variant). */
+  scale(replicas: number): Promise<void>;
+  replicas(): Promise<ReplicaStatus[]>;
+  /** Desired replicas as the Deployment (or HPA) currently has it. */
+  desiredReplicas(): Promise<number>;
+}
+
+export interface ClusterProvider {
+  readonly name: 'local' | 'kind' | 'kube';
+  /** The Kubernetes version the provider follows or runs, for the run's fingerprint. */
+  kubernetesVersion(): Promise<string | null>;
+  /** Bring the variants up (and Redis if any needs it); resolves once every replica is ready. */
+  up(variants: VariantSpec[]): Promise<Map<VariantName, VariantHandle>>;
+  /** Kill the shared Redis (pod-kill experiment); it is restarted as its Deployment would. */
+  killRedis(): Promise<void>;
+  /** Subscribe to cluster events; returns an unsubscribe function. */
+  onEvent(listener: (event: ClusterEvent) => void): () => void;
+  /** Tear everything down. Idempotent; safe to call from a signal handler. */
+  down(): Promise<void>;
+}

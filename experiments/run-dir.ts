@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The run directory: the only thing analysis reads.
+ *
+ *   <run>/run.json                                   RunManifest (status is 'complete' only once every raw file is written)
+ *   <run>/raw/<experiment>/<variant>/trial-<n>/
+ *        engine.json                                 EngineResult (scenarios/engine/raw-result.ts)
+ *        histograms.hlog                             the same histograms in HdrHistogram log format (for other tools)
+ *        events.jsonl                                one TrialEvent per line: cluster events + the experiment's own actions
+ *        samples.jsonl                               one ReplicaSample per line, every second
+ *   <run>/summary.json                               written by analysis
+ *   <run>/report.md, report.html, junit.xml          written by analysis
+ *
+ * Every file is written atomically (experiments/atomic-write.ts), so a reader never sees half a file.
+ */
+
+export const RunStatusSchema = z.enum(['running', 'complete', 'failed', 'interrupted']);
+
+export const RunManifestSchema = z.object({
+  schema: z.literal('mcpbench/run@1'),
+  name: z.string(),
+  status: RunStatusSchema,
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  /** the validated run config (flags + file), as used */
+  config: z.record(z.string(), z.unknown()),
+  fingerprint: z.record(z.string(), z.unknown()),
+  cluster: z.object({ provider: z.string(), kubernetesVersion: z.string().nullable() }),
+  experiments: z.array(z.string()),
+  variants: z.array(z.string()),
+  trials: z.number().int().min(1),
+  /** trials actually written, per `<experiment>/<variant>` */
+  completedTrials: z.record(z.string(), z.number().int()),
+  error: z.string().nullable(),
+});
+export type RunManifest = z.infer<typeof RunManifestSchema>;
+
+/** A line of events.jsonl: a cluster event or an action the experiment took, on the trial's time axis. */
+export const TrialEventSchema = z.object({
+  /** ms since the trial's engine started (may be negative for set-up events) */
+  tMs: z.number(),
+  atMs: z.number(),
+  /** 'experiment' for the experiment's own actions (e.g. kill-scheduled), else the ClusterEvent kind */
+  source: z.enum(['cluster', 'experiment']),
+  kind: z.string(),
+  variant: z.string(),
+  detail: z.record(z.string(), z.unknown()),
+});
+export type TrialEvent = z.infer<typeof TrialEventSchema>;
+
+/** A line of samples.jsonl: the variant's replicas once a second. */
+export const ReplicaSampleSchema = z.object({
+  tMs: z.number(),
+  desired: z.number().int(),
+  ready: z.number().int(),
+  replicas: z.array(
+    z.object({ name: z.string(), ready: z.boolean(), phase: z.string(), cpuMillicores: z.number().nullable() }),
+  ),
+});
+export type ReplicaSample = z.infer<typeof ReplicaSampleSchema>;
+
+export function trialDir(runDir: string, experiment: string, variant: string, trial: number): string {
+  return join(runDir, 'raw', experiment, variant, `trial-${trial}`);
+}
+
+export const RUN_FILES = {
+  manifest: 'run.json',
+  summary: 'summary.json',
+  reportMd: 'report.md',
+  reportHtml: 'report.html',
+  junit: 'junit.xml',
+  engine: 'engine.json',
+  hlog: 'histograms.hlog',
+  events: 'events.jsonl',
+  samples: 'samples.jsonl',
+} as const;

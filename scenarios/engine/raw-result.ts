@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+/**
+ * The raw result of one engine run (one trial of one experiment against one variant), as written to
+ * `raw/<experiment>/<variant>/trial-<n>/engine.json`. Every engine (built-in, k6) produces exactly
+ * this; analysis reads only this (plus the trial's events and samples). Latencies are microseconds.
+ *
+ * Histograms are HdrHistogram snapshots encoded with hdr-histogram-js `encodeIntoCompressedBase64`
+ * (the same payload the HdrHistogram log format carries), so they merge exactly across trials.
+ */
+export const ERROR_CLASSES = [
+  /** connection refused / reset / socket closed before a response */
+  'transport',
+  /** no response within the request timeout */
+  'timeout',
+  /** an HTTP status other than 2xx that is not one of the classes below */
+  'http_status',
+  /** a JSON-RPC error object in a 2xx response */
+  'jsonrpc',
+  /** legacy: 404 for a session the client held (it re-initialises; counted once per loss) */
+  'session_lost',
+  /** rc: a task id the server no longer knows, or a task that never finished before its deadline */
+  'task_lost',
+  /** rc: a task that reached status failed */
+  'task_failed',
+  /** rc: a workspace handle the server refused */
+  'handle_rejected',
+] as const;
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
+
+/** Histogram keys every engine writes (others may be added, e.g. `method:<name>` per JSON-RPC method). */
+export const HISTOGRAM_KEYS = {
+  /** every HTTP request, service time (send → full response) */
+  request: 'request',
+  /** every request, corrected for coordinated omission (open model: intended start → response) */
+  requestCorrected: 'request:corrected',
+  /** one agent turn: discovery + its tool calls (excluding think time) */
+  turn: 'turn',
+  /** per JSON-RPC method: `method:tools/list`, `method:tools/call`, ... */
+  method: (m: string) => `method:${m}`,
+} as const;
+
+export const TimeseriesPointSchema = z.object({
+  /** whole seconds since the engine started */
+  t: z.number().int().min(0),
+  requests: z.number().int().min(0),
+  errors: z.number().int().min(0),
+  p50Us: z.number().min(0),
+  p99Us: z.number().min(0),
+  /** requests answered by each replica (from the x-mcpbench-replica response header) in this second */
+  perReplica: z.record(z.string(), z.number().int().min(0)),
+});
+export type TimeseriesPoint = z.infer<typeof TimeseriesPointSchema>;
+
+export const EngineResultSchema = z.object({
+  schema: z.literal('mcpbench/engine-result@1'),
+  engine: z.enum(['builtin', 'k6']),
+  scenario: z.string(),
+  target: z.object({ url: z.string(), protocol: z.enum(['2025-11-25', '2026-07-28']) }),
+  load: z.object({
+    model: z.enum(['open', 'closed']),
+    /** open model: target arrival rate (agent sessions or requests per second, see `unit`) */
+    rate: z.number().optional(),
+    unit: z.enum(['sessions', 'requests']).optional(),
+    /** closed model: concurrent agents */
+    agents: z.number().optional(),
+    durationMs: z.number(),
+  }),
+  startedAtMs: z.number(),
+  durationMs: z.number(),
+  histograms: z.record(z.string(), z.string()),
+  counts: z.object({
+    requests: z.number().int(),
+    ok: z.number().int(),
+    errors: z.number().int(),
+    turns: z.number().int(),
+    sessions: z.number().int(),
+    /** HTTP round trips, all kinds (list, call, initialize, discover, tasks/get, DELETE...) */
+    roundTrips: z.number().int(),
+    bytesSent: z.number().int(),
+    bytesReceived: z.number().int(),
+  }),
+  errors: z.record(z.enum(ERROR_CLASSES), z.number().int()),
+  lifecycle: z.object({
+    sessionsLost: z.number().int(),
+    reinitialisations: z.number().int(),
+    tasksStarted: z.number().int(),
+    tasksCompleted: z.number().int(),
+    tasksCancelled: z.number().int(),
+    tasksLost: z.number().int(),
+    tasksFailed: z.number().int(),
+    handlesOpened: z.number().int(),
+    handlesRejected: z.number().int(),
+    listCacheHits: z.number().int(),
+    listCacheMisses: z.number().int(),
+  }),
+  perReplica: z.record(z.string(), z.number().int()),
+  timeseries: z.array(TimeseriesPointSchema),
+  /** The load generator's own shortfalls: never counted as the server's errors. */
+  engineFaults: z.object({
+    /** open model: arrivals that could not be started on time (the generator fell behind) */
+    missedArrivals: z.number().int(),
+    maxSchedulingLagUs: z.number(),
+    /** achieved arrival rate / asked rate (open model), 1 when closed */
+    achievedRateRatio: z.number(),
+    notes: z.array(z.string()),
+  }),
+});
+export type EngineResult = z.infer<typeof EngineResultSchema>;
