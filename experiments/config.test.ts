@@ -1,0 +1,80 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildRunConfig, ConfigError, readConfigFile, resolveExperiments } from './config.js';
+import { DEFAULT_EXPERIMENTS } from './definitions.js';
+
+describe('run config', () => {
+  it('defaults to every experiment and variant on the local cluster', () => {
+    const config = buildRunConfig({}, {});
+    expect(config.cluster).toBe('local');
+    expect(config.experiments).toEqual(['ttl-cache', 'rolling-update', 'pod-kill', 'hpa']);
+    expect(config.variants).toEqual(['legacy-sticky', 'legacy-redis', 'rc']);
+    expect(resolveExperiments(config).map((e) => e.trials)).toEqual([3, 1, 1, 1]);
+  });
+
+  it('names the flag when a flag value is wrong', () => {
+    expect(() => buildRunConfig({}, { experiments: 'ttl-cache,warp-drive' })).toThrow(
+      /--experiments: unknown experiment "warp-drive"/,
+    );
+    expect(() => buildRunConfig({}, { duration: 'soon' })).toThrow(/--duration: "soon" is not a duration/);
+  });
+
+  it('names the file and the field path when the config file is wrong', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcpbench-config-'));
+    const path = join(dir, 'run.yaml');
+    await writeFile(path, 'overrides:\n  hpa:\n    trials: many\n    replcias: 3\n');
+    const file = await readConfigFile(path);
+    let message = '';
+    try {
+      buildRunConfig(file, {}, path);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toContain(`${path}: overrides.hpa.trials`);
+    expect(message).toMatch(/replcias/);
+  });
+
+  it('lets flags win over the file and scales timed actions with --duration', () => {
+    const config = buildRunConfig(
+      { trials: 5, experiments: ['rolling-update'] },
+      { trials: 2, duration: '24s' },
+    );
+    const [rolling] = resolveExperiments(config);
+    expect(rolling?.trials).toBe(2);
+    expect(rolling?.durationMs).toBe(24_000);
+    const base = DEFAULT_EXPERIMENTS['rolling-update'];
+    expect(rolling?.actions[0]?.atMs).toBe(
+      Math.round((base.actions[0]?.atMs ?? 0) * (24_000 / base.durationMs)),
+    );
+  });
+
+  it('merges per-experiment server env and cases from the file', () => {
+    const config = buildRunConfig(
+      {
+        experiments: 'ttl-cache',
+        overrides: {
+          'ttl-cache': {
+            serverEnv: { MCPBENCH_CATALOGUE_SIZE: 500 },
+            cases: [
+              { id: 'rtt-0', rttMs: 0 },
+              { id: 'rtt-20ms', rttMs: 20 },
+            ],
+          },
+        },
+      },
+      {},
+    );
+    const [ttl] = resolveExperiments(config);
+    expect(ttl?.serverEnv.MCPBENCH_CATALOGUE_SIZE).toBe('500');
+    expect(ttl?.serverEnv.MCPBENCH_TTL_MS).toBe('60000');
+    expect(ttl?.cases.map((c) => c.id)).toEqual(['rtt-0', 'rtt-20ms']);
+  });
+
+  it('rejects an HPA whose minimum exceeds its maximum', () => {
+    const config = buildRunConfig({ overrides: { hpa: { hpa: { minReplicas: 5, maxReplicas: 2 } } } }, {});
+    expect(() => resolveExperiments(config)).toThrow(/minReplicas \(5\) > maxReplicas \(2\)/);
+  });
+});

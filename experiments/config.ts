@@ -1,0 +1,251 @@
+import { readFile } from 'node:fs/promises';
+import ms from 'ms';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { VARIANT_NAMES, type VariantName } from '../cluster/provider.js';
+import {
+  DEFAULT_EXPERIMENTS,
+  EXPERIMENT_NAMES,
+  type ExperimentDefinition,
+  type ExperimentName,
+} from './definitions.js';
+
+/**
+ * The run configuration: flags layered over an optional YAML/JSON file, validated with errors that
+ * name the field (`overrides.hpa.trials: expected a number`), then resolved into concrete experiment
+ * definitions. Nothing downstream reads flags or files.
+ */
+
+/** "30s", "2m", "1500ms" or a number of milliseconds. */
+export const DurationSchema = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const parsed = ms(value as ms.StringValue);
+  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed <= 0) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (try 30s, 2m, 1500ms)` });
+    return z.NEVER;
+  }
+  return Math.round(parsed);
+});
+
+const StageSchema = z.strictObject({ duration: DurationSchema, target: z.number().min(0) });
+
+const LoadSchema = z.discriminatedUnion('model', [
+  z.strictObject({
+    model: z.literal('closed'),
+    agents: z.number().int().positive(),
+    stages: z.array(StageSchema).optional(),
+  }),
+  z.strictObject({
+    model: z.literal('open'),
+    rate: z.number().positive(),
+    unit: z.enum(['sessions', 'requests']).default('requests'),
+    stages: z.array(StageSchema).optional(),
+    maxInFlight: z.number().int().positive().optional(),
+  }),
+]);
+
+const EnvSchema = z.record(
+  z.string().regex(/^MCPBENCH_[A-Z0-9_]+$/, 'server env keys are MCPBENCH_* variables'),
+  z.union([z.string(), z.number(), z.boolean()]).transform(String),
+);
+
+const ExperimentOverrideSchema = z.strictObject({
+  duration: DurationSchema.optional(),
+  trials: z.number().int().min(1).max(100).optional(),
+  replicas: z.number().int().min(1).max(32).optional(),
+  serverEnv: EnvSchema.optional(),
+  rttMs: z.number().min(0).max(1_000).optional(),
+  scenario: z.string().min(1).optional(),
+  scenarioParams: z.record(z.string(), z.unknown()).optional(),
+  load: LoadSchema.optional(),
+  sourceAddresses: z.number().int().min(1).max(250).optional(),
+  cases: z
+    .array(
+      z.strictObject({
+        id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'case ids are lower-case words joined by - or .'),
+        serverEnv: EnvSchema.optional(),
+        rttMs: z.number().min(0).max(1_000).optional(),
+      }),
+    )
+    .min(1)
+    .optional(),
+  hpa: z
+    .strictObject({
+      minReplicas: z.number().int().min(1),
+      maxReplicas: z.number().int().min(1),
+      targetCpuUtilization: z.number().int().min(1).max(1000),
+      cpuRequestMillicores: z.number().int().min(10),
+      syncPeriodSeconds: z.number().min(0.5),
+      scaleUpStabilizationSeconds: z.number().min(0),
+      scaleDownStabilizationSeconds: z.number().min(0),
+    })
+    .partial()
+    .optional(),
+});
+
+const csv = <T extends string>(allowed: readonly T[], what: string) =>
+  z
+    .union([z.array(z.string()), z.string()])
+    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+    .superRefine((list, ctx) => {
+      for (const item of list) {
+        if (!allowed.includes(item as T)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `unknown ${what} "${item}" (choose from ${allowed.join(', ')})`,
+          });
+        }
+      }
+      if (list.length === 0) ctx.addIssue({ code: 'custom', message: `at least one ${what} is needed` });
+    })
+    .transform((list) => list as T[]);
+
+export const RunConfigSchema = z.strictObject({
+  cluster: z.enum(['local', 'kind', 'kube']).default('local'),
+  /** kubeconfig context for --cluster kube */
+  context: z.string().optional(),
+  engine: z.enum(['builtin', 'k6']).default('builtin'),
+  experiments: csv(EXPERIMENT_NAMES, 'experiment').default([...EXPERIMENT_NAMES]),
+  variants: csv(VARIANT_NAMES, 'variant').default([...VARIANT_NAMES]),
+  /** Overrides every experiment's own duration (its timed actions and load stages scale with it). */
+  duration: DurationSchema.optional(),
+  /** Overrides every experiment's own number of trials. */
+  trials: z.number().int().min(1).max(100).optional(),
+  seed: z.number().int().min(0).default(1),
+  out: z.string().optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'a run name is letters, digits, . _ -')
+    .optional(),
+  overrides: z.partialRecord(z.enum(EXPERIMENT_NAMES), ExperimentOverrideSchema).default({}),
+  /** k6-style thresholds, validated by analysis (see README). */
+  thresholds: z.unknown().optional(),
+});
+export type RunConfig = z.output<typeof RunConfigSchema>;
+export type RunConfigInput = z.input<typeof RunConfigSchema>;
+
+export class ConfigError extends Error {}
+
+/** Formats zod issues as `field.path: message` lines, prefixed with where the value came from. */
+export function describeIssues(error: z.ZodError, source: string): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.length ? issue.path.join('.') : '(top level)';
+      return `${source}: ${path}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+/** Reads a YAML or JSON config file; errors name the file and the field. */
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`--config ${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid YAML/JSON: ${(err as Error).message}`);
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(`${path}: expected a mapping at the top level`);
+  return value as Record<string, unknown>;
+}
+
+/** Flags win over the file; both are validated together so an error names its source. */
+export function buildRunConfig(
+  file: Record<string, unknown>,
+  flags: Record<string, unknown>,
+  fileName?: string,
+): RunConfig {
+  const fileResult = RunConfigSchema.safeParse(file);
+  if (!fileResult.success) throw new ConfigError(describeIssues(fileResult.error, fileName ?? 'config'));
+  const merged = { ...file, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
+  const result = RunConfigSchema.safeParse(merged);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues
+        .map(
+          (i) =>
+            `--${String(i.path[0] ?? '')}${i.path.length > 1 ? `.${i.path.slice(1).join('.')}` : ''}: ${i.message}`,
+        )
+        .join('\n'),
+    );
+  }
+  const config = result.data;
+  for (const [name, o] of Object.entries(config.overrides)) {
+    if (o?.hpa && name !== 'hpa')
+      throw new ConfigError(`overrides.${name}.hpa: only the hpa experiment has an HPA`);
+  }
+  return config;
+}
+
+function scaleTimes(def: ExperimentDefinition, durationMs: number): ExperimentDefinition {
+  if (durationMs === def.durationMs) return def;
+  const f = durationMs / def.durationMs;
+  const load = def.load.stages
+    ? {
+        ...def.load,
+        stages: def.load.stages.map((s) => ({ ...s, durationMs: Math.max(1, Math.round(s.durationMs * f)) })),
+      }
+    : def.load;
+  return {
+    ...def,
+    durationMs,
+    beforeWindowMs: Math.round(def.beforeWindowMs * f),
+    actions: def.actions.map((a) => ({ ...a, atMs: Math.round(a.atMs * f) })),
+    load,
+  };
+}
+
+/** The concrete experiments this run will execute, in suite order. */
+export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
+  return EXPERIMENT_NAMES.filter((n) => config.experiments.includes(n)).map((name: ExperimentName) => {
+    const base = DEFAULT_EXPERIMENTS[name];
+    const o = config.overrides[name] ?? {};
+    const load = o.load
+      ? o.load.model === 'closed'
+        ? {
+            model: 'closed' as const,
+            agents: o.load.agents,
+            stages: o.load.stages?.map((s) => ({ durationMs: s.duration, target: s.target })),
+          }
+        : {
+            model: 'open' as const,
+            rate: o.load.rate,
+            unit: o.load.unit,
+            maxInFlight: o.load.maxInFlight,
+            stages: o.load.stages?.map((s) => ({ durationMs: s.duration, target: s.target })),
+          }
+      : base.load;
+    let def: ExperimentDefinition = {
+      ...base,
+      trials: config.trials ?? o.trials ?? base.trials,
+      replicas: o.replicas ?? base.replicas,
+      serverEnv: { ...base.serverEnv, ...o.serverEnv },
+      rttMs: o.rttMs ?? base.rttMs,
+      scenario: o.scenario ?? base.scenario,
+      scenarioParams: { ...base.scenarioParams, ...o.scenarioParams },
+      load,
+      sourceAddresses: o.sourceAddresses ?? base.sourceAddresses,
+      cases: o.cases ?? base.cases,
+      hpa: base.hpa && { ...base.hpa, ...o.hpa },
+    };
+    if (def.hpa && def.hpa.minReplicas > def.hpa.maxReplicas) {
+      throw new ConfigError(
+        `overrides.hpa.hpa: minReplicas (${def.hpa.minReplicas}) > maxReplicas (${def.hpa.maxReplicas})`,
+      );
+    }
+    const duration = o.duration ?? config.duration;
+    if (duration !== undefined) def = scaleTimes(def, duration);
+    return def;
+  });
+}
+
+export function variantsFor(def: ExperimentDefinition, config: RunConfig): VariantName[] {
+  return config.variants.filter((v) => !def.variants || def.variants.includes(v));
+}
