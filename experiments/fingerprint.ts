@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { cpus, freemem, type as osType, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpus, freemem, release, totalmem, type as osType } from 'node:os';
 
 /** What a reviewer needs to know to trust (or distrust) a comparison between two runs. */
 export interface EnvironmentFingerprint {
@@ -70,7 +70,8 @@ export function environmentFingerprint(): EnvironmentFingerprint {
 export function fingerprintDifferences(a: EnvironmentFingerprint, b: EnvironmentFingerprint): string[] {
   const diffs: string[] = [];
   const check = (label: string, x: unknown, y: unknown) => {
-    if (JSON.stringify(x) !== JSON.stringify(y)) diffs.push(`${label}: ${JSON.stringify(x)} vs ${JSON.stringify(y)}`);
+    if (JSON.stringify(x) !== JSON.stringify(y))
+      diffs.push(`${label}: ${JSON.stringify(x)} vs ${JSON.stringify(y)}`);
   };
   check('CPU', a.cpuModel, b.cpuModel);
   check('cores', a.cores, b.cores);

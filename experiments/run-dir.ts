@@ -56,7 +56,12 @@ export const ReplicaSampleSchema = z.object({
   desired: z.number().int(),
   ready: z.number().int(),
   replicas: z.array(
-    z.object({ name: z.string(), ready: z.boolean(), phase: z.string(), cpuMillicores: z.number().nullable() }),
+    z.object({
+      name: z.string(),
+      ready: z.boolean(),
+      phase: z.string(),
+      cpuMillicores: z.number().nullable(),
+    }),
   ),
 });
 export type ReplicaSample = z.infer<typeof ReplicaSampleSchema>;
