@@ -1,0 +1,138 @@
+import { Redis } from 'ioredis';
+
+/**
+ * Where a legacy session's metadata lives. `memory`: only in the pod that created it (the deployment
+ * then needs sticky routing). `redis`: in a shared Redis, so that any replica can rebuild the session
+ * on first sight — the store teams bolt onto session-based servers today.
+ */
+export interface SessionMeta {
+  protocolVersion: string;
+  clientInfo: { name: string; version: string } | null;
+  capabilities: Record<string, unknown>;
+  createdAt: number;
+  /** workspace ids this session opened */
+  workspaces: string[];
+}
+
+export interface SessionStore {
+  readonly kind: 'memory' | 'redis';
+  save(id: string, meta: SessionMeta): Promise<void>;
+  load(id: string): Promise<SessionMeta | null>;
+  addWorkspace(id: string, workspace: string): Promise<void>;
+  removeWorkspace(id: string, workspace: string): Promise<void>;
+  hasWorkspace(id: string, workspace: string): Promise<boolean>;
+  /** Keeps a live session from expiring in the shared store. */
+  touch(id: string): Promise<void>;
+  delete(id: string): Promise<void>;
+  ready(): boolean;
+  close(): Promise<void>;
+}
+
+export class MemorySessionStore implements SessionStore {
+  readonly kind = 'memory';
+  private readonly sessions = new Map<string, SessionMeta>();
+  async save(id: string, meta: SessionMeta) {
+    this.sessions.set(id, meta);
+  }
+  async load(id: string) {
+    return this.sessions.get(id) ?? null;
+  }
+  async addWorkspace(id: string, workspace: string) {
+    this.sessions.get(id)?.workspaces.push(workspace);
+  }
+  async removeWorkspace(id: string, workspace: string) {
+    const meta = this.sessions.get(id);
+    if (meta) meta.workspaces = meta.workspaces.filter((w) => w !== workspace);
+  }
+  async hasWorkspace(id: string, workspace: string) {
+    return this.sessions.get(id)?.workspaces.includes(workspace) ?? false;
+  }
+  async touch() {}
+  async delete(id: string) {
+    this.sessions.delete(id);
+  }
+  ready() {
+    return true;
+  }
+  async close() {
+    this.sessions.clear();
+  }
+}
+
+const KEY = (id: string) => `mcpbench:legacy:session:${id}`;
+const WS_KEY = (id: string) => `mcpbench:legacy:session:${id}:workspaces`;
+
+export class RedisSessionStore implements SessionStore {
+  readonly kind = 'redis';
+  private readonly redis: Redis;
+  private connected = false;
+  private readonly lastTouch = new Map<string, number>();
+
+  constructor(
+    url: string,
+    private readonly ttlSeconds: number,
+  ) {
+    this.redis = new Redis(url, {
+      lazyConnect: false,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      retryStrategy: (times) => Math.min(50 * times, 1_000),
+    });
+    this.redis.on('ready', () => {
+      this.connected = true;
+    });
+    this.redis.on('close', () => {
+      this.connected = false;
+    });
+    this.redis.on('error', () => {
+      this.connected = false;
+    });
+  }
+
+  async save(id: string, meta: SessionMeta) {
+    const { workspaces, ...rest } = meta;
+    const tx = this.redis.multi().set(KEY(id), JSON.stringify(rest), 'EX', this.ttlSeconds);
+    if (workspaces.length) tx.sadd(WS_KEY(id), ...workspaces).expire(WS_KEY(id), this.ttlSeconds);
+    await tx.exec();
+    this.lastTouch.set(id, Date.now());
+  }
+
+  async load(id: string): Promise<SessionMeta | null> {
+    const [raw, workspaces] = await Promise.all([this.redis.get(KEY(id)), this.redis.smembers(WS_KEY(id))]);
+    if (!raw) return null;
+    return { ...(JSON.parse(raw) as Omit<SessionMeta, 'workspaces'>), workspaces };
+  }
+
+  async addWorkspace(id: string, workspace: string) {
+    await this.redis.multi().sadd(WS_KEY(id), workspace).expire(WS_KEY(id), this.ttlSeconds).exec();
+  }
+
+  async removeWorkspace(id: string, workspace: string) {
+    await this.redis.srem(WS_KEY(id), workspace);
+  }
+
+  async hasWorkspace(id: string, workspace: string) {
+    return (await this.redis.sismember(WS_KEY(id), workspace)) === 1;
+  }
+
+  /** At most one EXPIRE per session every 10 s: a store should not cost a round trip per request. */
+  async touch(id: string) {
+    const now = Date.now();
+    if (now - (this.lastTouch.get(id) ?? 0) < 10_000) return;
+    this.lastTouch.set(id, now);
+    await this.redis.multi().expire(KEY(id), this.ttlSeconds).expire(WS_KEY(id), this.ttlSeconds).exec();
+  }
+
+  async delete(id: string) {
+    this.lastTouch.delete(id);
+    await this.redis.del(KEY(id), WS_KEY(id));
+  }
+
+  ready() {
+    return this.connected;
+  }
+
+  async close() {
+    this.redis.disconnect();
+  }
+}
