@@ -1,0 +1,320 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { ListCache } from '../models/list-cache.ts';
+import { createRng } from '../models/prng.ts';
+import { LEGACY, MODERN, modernRequest, type ProtocolVersion, parseRpcBody } from '../models/protocol.ts';
+import { resolveScenario, type ScenarioDefinition, type ScenarioParams } from '../models/scenarios.ts';
+import { type AgentContext, runAction, runSession } from './agent.js';
+import { McpSession } from './mcp-session.js';
+import type { EngineResult } from './raw-result.js';
+import { Recorder } from './recorder.js';
+
+/**
+ * The built-in load engine: closed model (N concurrent agents) or open model (an arrival rate of
+ * agent sessions or of single requests, k6's constant/ramping-arrival-rate semantics), over undici
+ * with one keep-alive connection per simulated client. Open-model latencies are also recorded from
+ * each arrival's due time (coordinated-omission correction); arrivals the engine could not start
+ * (at its in-flight cap) are counted as the engine's own fault, never as the server's.
+ */
+
+export type Stage = { durationMs: number; target: number };
+export type LoadOptions =
+  | { model: 'closed'; agents: number; stages?: Stage[] }
+  | { model: 'open'; rate: number; unit?: 'sessions' | 'requests'; stages?: Stage[]; maxInFlight?: number };
+
+export interface EngineOptions {
+  url: string;
+  protocol?: 'auto' | ProtocolVersion;
+  scenario: string | ScenarioDefinition;
+  scenarioParams?: ScenarioParams;
+  load: LoadOptions;
+  durationMs: number;
+  seed?: number;
+  requestTimeoutMs?: number;
+  /** distinct loopback source addresses (127.0.0.10, .11, ...) spread over the simulated clients */
+  sourceAddresses?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: EngineProgress) => void;
+}
+
+export interface EngineProgress {
+  elapsedMs: number;
+  requests: number;
+  errors: number;
+  ratePerSecond: number;
+  p50Us: number;
+  p99Us: number;
+}
+
+export interface EngineHandle {
+  /** epoch ms at which load started: the time axis of the result, events and samples */
+  startedAtMs: number;
+  protocol: ProtocolVersion;
+  result: Promise<EngineResult>;
+  stop(): void;
+}
+
+/** auto: a 2026-07-28 `server/discover` that succeeds means modern; anything else means 2025-11-25. */
+export async function detectProtocol(url: string, timeoutMs = 5_000): Promise<ProtocolVersion> {
+  const req = modernRequest(
+    1,
+    { name: 'mcpbench', version: '0.1.0', agentId: 'probe' },
+    'server/discover',
+    {},
+  );
+  try {
+    const res = await request(url, {
+      method: 'POST',
+      headers: req.headers,
+      body: req.body,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const text = await res.body.text();
+    const body = parseRpcBody(res.headers['content-type'] as string | undefined, text, 1);
+    const versions = (body?.result as { supportedVersions?: unknown } | undefined)?.supportedVersions;
+    if (res.statusCode === 200 && Array.isArray(versions) && versions.includes(MODERN)) return MODERN;
+  } catch (err) {
+    throw new Error(`cannot reach ${url}: ${(err as Error).message}`);
+  }
+  return LEGACY;
+}
+
+/** The load level (agents or arrivals/s) at `t` ms: stages ramp linearly from the previous level. */
+export function levelAt(initial: number, stages: Stage[] | undefined, t: number): number {
+  if (!stages?.length) return initial;
+  let from = initial;
+  let at = 0;
+  for (const s of stages) {
+    if (t < at + s.durationMs) return from + ((s.target - from) * (t - at)) / Math.max(1, s.durationMs);
+    from = s.target;
+    at += s.durationMs;
+  }
+  return from;
+}
+
+export async function startEngine(options: EngineOptions): Promise<EngineHandle> {
+  const protocol =
+    !options.protocol || options.protocol === 'auto' ? await detectProtocol(options.url) : options.protocol;
+  const scenario =
+    typeof options.scenario === 'string'
+      ? resolveScenario(options.scenario, options.scenarioParams)
+      : options.scenario;
+  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const addresses = Math.max(0, options.sourceAddresses ?? 0);
+  const seed = options.seed ?? 1;
+  const wantsTasks = scenario.mix.some((m) => m.action === 'task');
+
+  const startNs = process.hrtime.bigint();
+  const startedAtMs = Date.now();
+  const recorder = new Recorder(startNs);
+  let stopping = false;
+  let clientCounter = 0;
+  const inFlight = new Set<Promise<void>>();
+  const faults = { missedArrivals: 0, maxSchedulingLagUs: 0, intended: 0, started: 0, notes: [] as string[] };
+
+  const newSession = () => {
+    const n = clientCounter++;
+    const localAddress = addresses > 0 ? `127.0.0.${10 + (n % addresses)}` : undefined;
+    return new McpSession(
+      options.url,
+      protocol,
+      { name: 'mcpbench-agent', version: '0.1.0', agentId: `agent-${seed}-${n}` },
+      recorder,
+      {
+        timeoutMs,
+        localAddress,
+        tasks: wantsTasks,
+      },
+    );
+  };
+  const agentContext = (rng: () => number, cache = new ListCache()): AgentContext => ({
+    scenario,
+    recorder,
+    rng,
+    cache,
+    stopping: () => stopping,
+  });
+  const track = (p: Promise<void>) => {
+    inFlight.add(p);
+    p.finally(() => inFlight.delete(p)).catch(() => {});
+  };
+
+  const elapsedMs = () => Number(process.hrtime.bigint() - startNs) / 1e6;
+
+  async function closedModel(load: Extract<LoadOptions, { model: 'closed' }>) {
+    const agents: Array<{ stop: boolean }> = [];
+    const spawn = () => {
+      const agent = { stop: false };
+      const index = agents.length;
+      agents.push(agent);
+      const rng = createRng(seed * 7919 + index);
+      const ctx = agentContext(rng);
+      const cache = ctx.cache;
+      track(
+        (async () => {
+          while (!stopping && !agent.stop) {
+            const session = newSession();
+            try {
+              await runSession(session, { ...ctx, cache });
+            } finally {
+              session.destroy();
+            }
+          }
+        })(),
+      );
+    };
+    while (!stopping) {
+      const target = Math.round(levelAt(load.agents, load.stages, elapsedMs()));
+      const active = agents.filter((a) => !a.stop);
+      for (let i = active.length; i < target; i++) spawn();
+      for (let i = active.length - 1; i >= target; i--) (active[i] as { stop: boolean }).stop = true;
+      await sleep(100);
+    }
+  }
+
+  async function openModel(load: Extract<LoadOptions, { model: 'open' }>) {
+    const unit = load.unit ?? 'sessions';
+    const cap = load.maxInFlight ?? 1_000;
+    const rng = createRng(seed * 104729);
+    const sharedCache = new ListCache();
+    const idle: McpSession[] = [];
+    let active = 0;
+    let next = 0; // ms offset of the next due arrival
+    while (!stopping) {
+      const rate = Math.max(0, levelAt(load.rate, load.stages, next));
+      if (rate <= 0) {
+        next += 100;
+        await sleep(100);
+        continue;
+      }
+      const wait = next - elapsedMs();
+      if (wait > 1) await sleep(wait);
+      if (stopping) break;
+      const dueNs = startNs + BigInt(Math.round(next * 1e6));
+      faults.intended++;
+      const lagUs = Number(process.hrtime.bigint() - dueNs) / 1000;
+      faults.maxSchedulingLagUs = Math.max(faults.maxSchedulingLagUs, lagUs);
+      next += 1000 / rate;
+      if (active >= cap) {
+        faults.missedArrivals++;
+        continue;
+      }
+      faults.started++;
+      active++;
+      if (unit === 'sessions') {
+        const session = newSession();
+        track(
+          runSession(session, agentContext(rng, sharedCache), dueNs).finally(() => {
+            session.destroy();
+            active--;
+          }),
+        );
+      } else {
+        const session = idle.pop() ?? newSession();
+        track(
+          (async () => {
+            if (session.legacy && !session.hasSession) await session.open();
+            session.dueAt(dueNs);
+            await runAction('call', session, agentContext(rng, sharedCache));
+          })().finally(() => {
+            active--;
+            idle.push(session);
+          }),
+        );
+      }
+    }
+    // Arrivals that fell due before the end but were never started: the engine fell behind.
+    const endMs = Math.min(elapsedMs(), options.durationMs);
+    while (next < endMs) {
+      const rate = levelAt(load.rate, load.stages, next);
+      if (rate <= 0) break;
+      faults.intended++;
+      faults.missedArrivals++;
+      next += 1000 / rate;
+    }
+    for (const s of idle) await s.close();
+  }
+
+  let progressTimer: NodeJS.Timeout | undefined;
+  if (options.onProgress) {
+    const onProgress = options.onProgress;
+    progressTimer = setInterval(() => {
+      const last = recorder.lastSecond();
+      onProgress({
+        elapsedMs: elapsedMs(),
+        requests: recorder.counts.requests,
+        errors: recorder.counts.errors,
+        ratePerSecond: last?.requests ?? 0,
+        p50Us: last?.p50Us ?? 0,
+        p99Us: last?.p99Us ?? 0,
+      });
+    }, 1_000);
+  }
+
+  let stopTimer: NodeJS.Timeout | undefined;
+  let abortedEarly = false;
+  const stop = () => {
+    stopping = true;
+    if (stopTimer) clearTimeout(stopTimer);
+  };
+  stopTimer = setTimeout(stop, options.durationMs);
+  const onAbort = () => {
+    abortedEarly = true;
+    stop();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const result = (async (): Promise<EngineResult> => {
+    try {
+      if (options.load.model === 'closed') await closedModel(options.load);
+      else await openModel(options.load);
+      // In-flight work finishes (bounded by the request timeout) so nothing is cut mid-request.
+      await Promise.race([Promise.allSettled([...inFlight]), sleep(timeoutMs + 1_000)]);
+    } finally {
+      if (progressTimer) clearInterval(progressTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    const endNs = process.hrtime.bigint();
+    const { histograms, timeseries } = recorder.finish(endNs);
+    const load = options.load;
+    const notes = [...faults.notes];
+    if (abortedEarly) notes.push('stopped early by the user; figures cover the time that ran');
+    if (faults.missedArrivals > 0) {
+      notes.push(
+        `the engine could not start ${faults.missedArrivals} arrivals (in-flight cap reached): the target rate was not met`,
+      );
+    }
+    return {
+      schema: 'mcpbench/engine-result@1',
+      engine: 'builtin',
+      scenario: scenario.name,
+      target: { url: options.url, protocol },
+      load:
+        load.model === 'closed'
+          ? { model: 'closed', agents: load.agents, durationMs: options.durationMs }
+          : { model: 'open', rate: load.rate, unit: load.unit ?? 'sessions', durationMs: options.durationMs },
+      startedAtMs,
+      durationMs: Number(endNs - startNs) / 1e6,
+      histograms,
+      counts: recorder.counts,
+      errors: recorder.errors,
+      lifecycle: recorder.lifecycle,
+      perReplica: recorder.perReplica,
+      timeseries,
+      engineFaults: {
+        missedArrivals: faults.missedArrivals,
+        maxSchedulingLagUs: Math.round(faults.maxSchedulingLagUs),
+        achievedRateRatio:
+          load.model === 'open' && faults.intended > 0 ? faults.started / faults.intended : 1,
+        notes,
+      },
+    };
+  })();
+
+  return { startedAtMs, protocol, result, stop };
+}
+
+export async function runEngine(options: EngineOptions): Promise<EngineResult> {
+  return (await startEngine(options)).result;
+}

@@ -1,0 +1,207 @@
+import { Client } from 'undici';
+import {
+  type ClientIdentity,
+  LEGACY,
+  legacyDelete,
+  legacyInitialize,
+  legacyInitialized,
+  legacyRequest,
+  modernRequest,
+  type ProtocolVersion,
+  parseRpcBody,
+  REPLICA_HEADER,
+  type WireRequest,
+} from '../models/protocol.ts';
+import type { ErrorClass } from './raw-result.js';
+import type { Recorder } from './recorder.js';
+
+/**
+ * One simulated MCP client: its own keep-alive connection (bound to its own loopback source address,
+ * so ClientIP affinity and per-connection balancing see it as a distinct client), its protocol era's
+ * life cycle, and the classification of everything that goes wrong.
+ */
+
+export interface RpcOutcome {
+  ok: boolean;
+  status: number;
+  result?: Record<string, unknown>;
+  error?: { code: number; message: string; data?: unknown };
+  /** set when the exchange failed and has already been counted as an error of this class */
+  failure?: ErrorClass;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+export class McpSession {
+  private client: Client;
+  private sessionId: string | undefined;
+  private nextId = 1;
+  private readonly path: string;
+  private readonly origin: string;
+
+  constructor(
+    url: string,
+    readonly protocol: ProtocolVersion,
+    readonly identity: ClientIdentity,
+    private readonly recorder: Recorder,
+    private readonly options: { timeoutMs: number; localAddress?: string; tasks: boolean },
+  ) {
+    const u = new URL(url);
+    this.origin = u.origin;
+    this.path = `${u.pathname}${u.search}`;
+    this.client = this.newClient();
+  }
+
+  private newClient(): Client {
+    return new Client(this.origin, {
+      pipelining: 1,
+      headersTimeout: this.options.timeoutMs,
+      bodyTimeout: this.options.timeoutMs,
+      connectTimeout: this.options.timeoutMs,
+      keepAliveTimeout: 30_000,
+      connect: this.options.localAddress ? { localAddress: this.options.localAddress } : undefined,
+    });
+  }
+
+  private pendingIntendedNs: bigint | undefined;
+
+  /** The next exchange is measured from `ns` (an open-model arrival's due time): coordinated-omission correction. */
+  dueAt(ns: bigint): void {
+    this.pendingIntendedNs = ns;
+  }
+
+  get legacy(): boolean {
+    return this.protocol === LEGACY;
+  }
+
+  get hasSession(): boolean {
+    return this.sessionId !== undefined;
+  }
+
+  /** Sends one wire request; records latency, replica and transport/HTTP failures. */
+  async exchange(
+    req: WireRequest,
+    intendedNs?: bigint,
+  ): Promise<
+    | { status: number; headers: Record<string, string | string[] | undefined>; text: string }
+    | { failure: ErrorClass }
+  > {
+    const start = process.hrtime.bigint();
+    const due = intendedNs ?? this.pendingIntendedNs;
+    this.pendingIntendedNs = undefined;
+    const sent = req.body ? Buffer.byteLength(req.body) : 0;
+    try {
+      const res = await this.client.request({
+        path: this.path,
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+      });
+      const text = await res.body.text();
+      const end = process.hrtime.bigint();
+      const replica = res.headers[REPLICA_HEADER];
+      this.recorder.request(
+        req.rpcMethod,
+        Number(end - start) / 1000,
+        Number(end - (due ?? start)) / 1000,
+        typeof replica === 'string' ? replica : null,
+        end,
+        sent,
+        Buffer.byteLength(text),
+      );
+      return { status: res.statusCode, headers: res.headers, text };
+    } catch (err) {
+      const end = process.hrtime.bigint();
+      const code = (err as { code?: string }).code ?? '';
+      const kind: ErrorClass = TIMEOUT_CODES.has(code) ? 'timeout' : 'transport';
+      this.recorder.counts.requests++;
+      this.recorder.counts.roundTrips++;
+      this.recorder.error(kind, end);
+      // A failed connection is replaced, as a real client would reconnect.
+      const old = this.client;
+      this.client = this.newClient();
+      old.destroy().catch(() => {});
+      return { failure: kind };
+    }
+  }
+
+  /** Legacy: initialize + notifications/initialized. Modern: nothing (optionally server/discover). */
+  async open(discover = false): Promise<boolean> {
+    if (!this.legacy) {
+      if (!discover) return true;
+      return (await this.rpc('server/discover', {})).ok;
+    }
+    const id = this.nextId++;
+    const init = await this.exchange(legacyInitialize(id, this.identity));
+    if ('failure' in init) return false;
+    const sid = init.headers['mcp-session-id'];
+    if (init.status !== 200 || typeof sid !== 'string') {
+      this.recorder.error('http_status', process.hrtime.bigint());
+      return false;
+    }
+    this.recorder.ok();
+    this.sessionId = sid;
+    const done = await this.exchange(legacyInitialized(sid));
+    if ('failure' in done) return false;
+    if (done.status >= 300) {
+      this.recorder.error('http_status', process.hrtime.bigint());
+      return false;
+    }
+    this.recorder.ok();
+    return true;
+  }
+
+  /**
+   * One JSON-RPC request. On a legacy 404 for a held session the loss is counted once, the client
+   * re-initialises (its cost is part of the result) and the request is reported failed.
+   */
+  async rpc(method: string, params: Record<string, unknown>, intendedNs?: bigint): Promise<RpcOutcome> {
+    if (this.legacy && !this.sessionId) {
+      this.recorder.lifecycle.reinitialisations++;
+      if (!(await this.open())) return { ok: false, status: 0, failure: 'session_lost' };
+    }
+    const id = this.nextId++;
+    const req = this.legacy
+      ? legacyRequest(id, this.sessionId as string, method, params)
+      : modernRequest(id, this.identity, method, params, { tasks: this.options.tasks });
+    const res = await this.exchange(req, intendedNs);
+    if ('failure' in res) return { ok: false, status: 0, failure: res.failure };
+    const now = process.hrtime.bigint();
+    if (this.legacy && res.status === 404) {
+      this.recorder.error('session_lost', now);
+      this.recorder.lifecycle.sessionsLost++;
+      this.sessionId = undefined;
+      return { ok: false, status: 404, failure: 'session_lost' };
+    }
+    if (res.status < 200 || res.status >= 300) {
+      const body = parseRpcBody(res.headers['content-type'] as string | undefined, res.text, undefined);
+      const error = body?.error as RpcOutcome['error'];
+      this.recorder.error('http_status', now);
+      return { ok: false, status: res.status, error, failure: 'http_status' };
+    }
+    const body = parseRpcBody(res.headers['content-type'] as string | undefined, res.text, id);
+    if (!body) {
+      this.recorder.error('http_status', now);
+      return { ok: false, status: res.status, failure: 'http_status' };
+    }
+    if (body.error) return { ok: false, status: res.status, error: body.error as RpcOutcome['error'] };
+    return { ok: true, status: res.status, result: (body.result ?? {}) as Record<string, unknown> };
+  }
+
+  /** Legacy: DELETE the session. Then close the connection. */
+  async close(): Promise<void> {
+    if (this.legacy && this.sessionId) {
+      const res = await this.exchange(legacyDelete(this.sessionId));
+      if (!('failure' in res)) {
+        if (res.status < 300 || res.status === 404 || res.status === 405) this.recorder.ok();
+        else this.recorder.error('http_status', process.hrtime.bigint());
+      }
+      this.sessionId = undefined;
+    }
+    await this.client.close().catch(() => {});
+  }
+
+  destroy(): void {
+    this.client.destroy().catch(() => {});
+  }
+}

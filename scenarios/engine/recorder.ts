@@ -1,0 +1,142 @@
+import * as hdr from 'hdr-histogram-js';
+import {
+  type EngineResult,
+  ERROR_CLASSES,
+  type ErrorClass,
+  HISTOGRAM_KEYS,
+  type TimeseriesPoint,
+} from './raw-result.js';
+
+/**
+ * Everything the engine measures: HDR histograms (µs, 3 significant digits) per key, counters,
+ * lifecycle events, per-replica attribution and a 1-second time series. Single-threaded: the engine's
+ * event loop is the only writer.
+ */
+
+const build = () =>
+  hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+
+type Lifecycle = EngineResult['lifecycle'];
+
+export class Recorder {
+  readonly histograms = new Map<string, hdr.Histogram>();
+  readonly errors = Object.fromEntries(ERROR_CLASSES.map((c) => [c, 0])) as Record<ErrorClass, number>;
+  readonly counts = {
+    requests: 0,
+    ok: 0,
+    errors: 0,
+    turns: 0,
+    sessions: 0,
+    roundTrips: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+  };
+  readonly lifecycle: Lifecycle = {
+    sessionsLost: 0,
+    reinitialisations: 0,
+    tasksStarted: 0,
+    tasksCompleted: 0,
+    tasksCancelled: 0,
+    tasksLost: 0,
+    tasksFailed: 0,
+    handlesOpened: 0,
+    handlesRejected: 0,
+    listCacheHits: 0,
+    listCacheMisses: 0,
+  };
+  readonly perReplica: Record<string, number> = {};
+  readonly timeseries: TimeseriesPoint[] = [];
+  private second = build();
+  private secondIndex = 0;
+  private secondPoint: TimeseriesPoint = { t: 0, requests: 0, errors: 0, p50Us: 0, p99Us: 0, perReplica: {} };
+
+  constructor(private readonly startNs: bigint) {}
+
+  histogram(key: string): hdr.Histogram {
+    let h = this.histograms.get(key);
+    if (!h) {
+      h = build();
+      this.histograms.set(key, h);
+    }
+    return h;
+  }
+
+  private roll(nowNs: bigint): void {
+    const index = Number((nowNs - this.startNs) / 1_000_000_000n);
+    while (index > this.secondIndex) {
+      this.closeSecond();
+      this.secondIndex++;
+      this.secondPoint = { t: this.secondIndex, requests: 0, errors: 0, p50Us: 0, p99Us: 0, perReplica: {} };
+    }
+  }
+
+  private closeSecond(): void {
+    if (this.second.totalCount > 0) {
+      this.secondPoint.p50Us = this.second.getValueAtPercentile(50);
+      this.secondPoint.p99Us = this.second.getValueAtPercentile(99);
+    }
+    this.timeseries.push(this.secondPoint);
+    this.second.reset();
+  }
+
+  /** One HTTP exchange: service time, CO-corrected time, and where it landed. */
+  request(
+    method: string,
+    serviceUs: number,
+    correctedUs: number,
+    replica: string | null,
+    nowNs: bigint,
+    sent: number,
+    received: number,
+  ) {
+    this.roll(nowNs);
+    const us = Math.max(1, Math.round(serviceUs));
+    this.histogram(HISTOGRAM_KEYS.request).recordValue(us);
+    this.histogram(HISTOGRAM_KEYS.requestCorrected).recordValue(Math.max(us, Math.round(correctedUs)));
+    this.histogram(HISTOGRAM_KEYS.method(method)).recordValue(us);
+    this.second.recordValue(us);
+    this.counts.requests++;
+    this.counts.roundTrips++;
+    this.counts.bytesSent += sent;
+    this.counts.bytesReceived += received;
+    this.secondPoint.requests++;
+    if (replica) {
+      this.perReplica[replica] = (this.perReplica[replica] ?? 0) + 1;
+      this.secondPoint.perReplica[replica] = (this.secondPoint.perReplica[replica] ?? 0) + 1;
+    }
+  }
+
+  ok(): void {
+    this.counts.ok++;
+  }
+
+  error(kind: ErrorClass, nowNs: bigint): void {
+    this.roll(nowNs);
+    this.errors[kind]++;
+    this.counts.errors++;
+    this.secondPoint.errors++;
+  }
+
+  turn(us: number): void {
+    this.counts.turns++;
+    this.histogram(HISTOGRAM_KEYS.turn).recordValue(Math.max(1, Math.round(us)));
+  }
+
+  /** Closes the series at `endNs` and encodes the histograms. */
+  finish(endNs: bigint): Pick<EngineResult, 'histograms' | 'timeseries'> {
+    this.roll(endNs);
+    this.closeSecond();
+    const histograms: Record<string, string> = {};
+    for (const [key, h] of this.histograms) histograms[key] = hdr.encodeIntoCompressedBase64(h);
+    return { histograms, timeseries: this.timeseries };
+  }
+
+  /** A progress snapshot of the last full second. */
+  lastSecond(): TimeseriesPoint | undefined {
+    return this.timeseries[this.timeseries.length - 1];
+  }
+}
