@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerReportCommand } from './report.js';
+import { registerRunCommand } from './run.js';
 import { registerServeCommand } from './serve.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 const program = new Command()
   .name('mcpbench')
@@ -12,6 +16,8 @@ const program = new Command()
   .version(pkg.version)
   .showHelpAfterError('(run with --help for usage)');
 
+registerRunCommand(program);
+registerReportCommand(program);
 registerServeCommand(program);
 
 await program.parseAsync(process.argv);

@@ -37,9 +37,19 @@ export interface HpaSpec {
   cpuRequestMillicores: number;
   /** how often the controller evaluates (Kubernetes default 15 s) */
   syncPeriodSeconds: number;
+  /** CPU samples of pods younger than this are left out (the controller's cpu-initialization-period) */
+  cpuInitializationSeconds?: number;
   tolerance: number;
-  scaleUp: { stabilizationWindowSeconds: number; policies: HpaPolicy[]; selectPolicy: 'Max' | 'Min' | 'Disabled' };
-  scaleDown: { stabilizationWindowSeconds: number; policies: HpaPolicy[]; selectPolicy: 'Max' | 'Min' | 'Disabled' };
+  scaleUp: {
+    stabilizationWindowSeconds: number;
+    policies: HpaPolicy[];
+    selectPolicy: 'Max' | 'Min' | 'Disabled';
+  };
+  scaleDown: {
+    stabilizationWindowSeconds: number;
+    policies: HpaPolicy[];
+    selectPolicy: 'Max' | 'Min' | 'Disabled';
+  };
 }
 
 export interface HpaPolicy {

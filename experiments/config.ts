@@ -78,6 +78,7 @@ const ExperimentOverrideSchema = z.strictObject({
       syncPeriodSeconds: z.number().min(0.5),
       scaleUpStabilizationSeconds: z.number().min(0),
       scaleDownStabilizationSeconds: z.number().min(0),
+      cpuInitializationSeconds: z.number().min(0),
     })
     .partial()
     .optional(),

@@ -66,6 +66,8 @@ export interface ExperimentDefinition {
     syncPeriodSeconds: number;
     scaleUpStabilizationSeconds: number;
     scaleDownStabilizationSeconds: number;
+    /** CPU of pods younger than this is ignored (kube-controller-manager's cpu-initialization-period, 300 s by default) */
+    cpuInitializationSeconds: number;
   };
   /** Only these variants take part (e.g. kill-redis only means something where Redis is used). */
   variants?: VariantName[];
@@ -79,7 +81,7 @@ export const DEFAULT_EXPERIMENTS: Record<ExperimentName, ExperimentDefinition> =
       'Agents run turns of discovery + tool calls. Legacy clients re-list tools every turn; rc clients honour ttlMs. ' +
       'Measures per-turn latency and round trips saved. A 5 ms round trip is emulated at the Service, since on ' +
       'loopback a round trip is nearly free and in production it is not.',
-    durationMs: 4_000,
+    durationMs: 3_000,
     trials: 3,
     replicas: 2,
     serverEnv: { MCPBENCH_CATALOGUE_SIZE: '100', MCPBENCH_TTL_MS: '60000', MCPBENCH_TOOL_LATENCY_MS: '2' },
@@ -97,7 +99,7 @@ export const DEFAULT_EXPERIMENTS: Record<ExperimentName, ExperimentDefinition> =
     summary:
       'Steady agent traffic (plain calls, handle workflows, tasks), then a rolling update (maxSurge 1, maxUnavailable 1). ' +
       'Measures failed requests by kind, sessions lost and re-initialised, tasks lost, p99 during vs before, rollout duration.',
-    durationMs: 12_000,
+    durationMs: 10_000,
     trials: 1,
     replicas: 3,
     serverEnv: {
@@ -119,7 +121,7 @@ export const DEFAULT_EXPERIMENTS: Record<ExperimentName, ExperimentDefinition> =
     summary:
       'Steady agent traffic; one pod is SIGKILLed, later Redis is killed once (variants that use it). ' +
       'Measures failed requests, sessions lost, tasks lost and the time to recover.',
-    durationMs: 11_000,
+    durationMs: 10_000,
     trials: 1,
     replicas: 3,
     serverEnv: { MCPBENCH_TOOL_LATENCY_MS: '5', MCPBENCH_TASK_DURATION_MS: '1500' },
@@ -129,10 +131,10 @@ export const DEFAULT_EXPERIMENTS: Record<ExperimentName, ExperimentDefinition> =
     load: { model: 'closed', agents: 12 },
     sourceAddresses: 12,
     actions: [
-      { atMs: 3_000, action: 'kill-pod' },
-      { atMs: 7_000, action: 'kill-redis' },
+      { atMs: 2_500, action: 'kill-pod' },
+      { atMs: 6_000, action: 'kill-redis' },
     ],
-    beforeWindowMs: 3_000,
+    beforeWindowMs: 2_500,
     cases: [{ id: 'default' }],
   },
   hpa: {
@@ -141,7 +143,7 @@ export const DEFAULT_EXPERIMENTS: Record<ExperimentName, ExperimentDefinition> =
       'Open-model load ramps up and down under a CPU HPA (sync period and stabilisation windows shortened to fit the ' +
       'default suite; Kubernetes defaults are 15 s and 300 s). Measures the replica timeline, time to scale, per-pod load ' +
       'spread after scale-up (sticky sessions leave new pods idle) and latency while scaling.',
-    durationMs: 18_000,
+    durationMs: 15_000,
     trials: 1,
     replicas: 1,
     serverEnv: { MCPBENCH_TOOL_CPU_MS: '3' },
@@ -150,15 +152,15 @@ export const DEFAULT_EXPERIMENTS: Record<ExperimentName, ExperimentDefinition> =
     scenarioParams: {},
     load: {
       model: 'open',
-      rate: 20,
-      unit: 'requests',
+      rate: 4,
+      unit: 'sessions',
       maxInFlight: 256,
       stages: [
-        { durationMs: 2_000, target: 20 },
-        { durationMs: 1_000, target: 150 },
-        { durationMs: 9_000, target: 150 },
-        { durationMs: 1_000, target: 20 },
-        { durationMs: 5_000, target: 20 },
+        { durationMs: 2_000, target: 4 },
+        { durationMs: 1_000, target: 30 },
+        { durationMs: 7_000, target: 30 },
+        { durationMs: 1_000, target: 4 },
+        { durationMs: 4_000, target: 4 },
       ],
     },
     sourceAddresses: 8,
@@ -173,6 +175,7 @@ export const DEFAULT_EXPERIMENTS: Record<ExperimentName, ExperimentDefinition> =
       syncPeriodSeconds: 1,
       scaleUpStabilizationSeconds: 0,
       scaleDownStabilizationSeconds: 3,
+      cpuInitializationSeconds: 2,
     },
   },
 };

@@ -32,20 +32,27 @@ export function parseServerFlags(argv: string[]): Partial<ServerConfigInput> {
   return overrides as Partial<ServerConfigInput>;
 }
 
-async function loadEndpointFactory(kind: ServerKind): Promise<(c: ReturnType<typeof loadServerConfig>) => Promise<McpEndpoint>> {
+async function loadEndpointFactory(
+  kind: ServerKind,
+): Promise<(c: ReturnType<typeof loadServerConfig>) => Promise<McpEndpoint>> {
   if (kind === 'legacy') return (await import('./legacy/server.js')).createLegacyEndpoint;
   return (await import('./rc/server.js')).createRcEndpoint;
 }
 
 /** Starts one server as a long-running process: graceful on SIGTERM/SIGINT. */
-export async function runServer(kind: ServerKind, overrides: Partial<ServerConfigInput> = {}): Promise<RunningServer> {
+export async function runServer(
+  kind: ServerKind,
+  overrides: Partial<ServerConfigInput> = {},
+): Promise<RunningServer> {
   const config = loadServerConfig(process.env, overrides);
   const createEndpoint = await loadEndpointFactory(kind);
   const endpoint = await createEndpoint(config);
   const running = await startHttpShell(config, endpoint, { installSignalHandlers: true });
   process.stderr.write(
     `mcpbench ${kind} server ${config.replica} listening on ${running.url}` +
-      (kind === 'legacy' ? ` (session store: ${config.store})` : ` (ttlMs ${config.ttlMs}, ${config.cacheScope})`) +
+      (kind === 'legacy'
+        ? ` (session store: ${config.store})`
+        : ` (ttlMs ${config.ttlMs}, ${config.cacheScope})`) +
       '\n',
   );
   return running;

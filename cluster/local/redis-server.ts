@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { orphanGuarded } from './orphan-guard.js';
 import { freePort } from './ports.js';
 
 export interface RedisProcess {
@@ -37,11 +38,19 @@ async function answersPing(port: number): Promise<boolean> {
 export async function startRedis(options: { port?: number; binary?: string } = {}): Promise<RedisProcess> {
   const port = options.port ?? (await freePort());
   const binary = options.binary ?? process.env.MCPBENCH_REDIS_SERVER ?? 'redis-server';
-  const child = spawn(
-    binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const cmd = orphanGuarded(binary, [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--protected-mode',
+    'yes',
+  ]);
+  const child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let spawnError: Error | undefined;
   child.once('error', (err) => {
     spawnError = err;
@@ -53,7 +62,8 @@ export async function startRedis(options: { port?: number; binary?: string } = {
         `cannot start ${binary}: ${spawnError.message} (install Debian's redis-server: apt-get install -y redis-server)`,
       );
     }
-    if (child.exitCode !== null) throw new Error(`${binary} exited with code ${child.exitCode} on port ${port}`);
+    if (child.exitCode !== null)
+      throw new Error(`${binary} exited with code ${child.exitCode} on port ${port}`);
     if (await answersPing(port)) break;
     await sleep(50);
   }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { orphanGuarded } from './orphan-guard.js';
 import { freePort } from './ports.js';
 
 export type ServerKind = 'legacy' | 'rc';
@@ -36,13 +37,16 @@ export interface StartServerOptions {
   /** MCPBENCH_* variables (see servers/common/config.ts). */
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** Resolve only once /readyz answers 200 (default); false resolves as soon as the process is spawned. */
+  waitReady?: boolean;
 }
 
 /** Spawns one server process on loopback and resolves once /readyz answers 200. */
 export async function startServerProcess(options: StartServerOptions): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
   const replica = options.replica ?? `${options.kind}-${port}`;
-  const child = spawn(process.execPath, [serverEntry(options.kind)], {
+  const cmd = orphanGuarded(process.execPath, [serverEntry(options.kind)]);
+  const child = spawn(cmd.command, cmd.args, {
     env: {
       ...process.env,
       ...options.env,
@@ -62,8 +66,8 @@ export async function startServerProcess(options: StartServerOptions): Promise<S
   );
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 15_000);
-  let ready = false;
-  while (Date.now() < deadline && child.exitCode === null) {
+  let ready = options.waitReady === false;
+  while (!ready && Date.now() < deadline && child.exitCode === null) {
     try {
       const res = await fetch(`${baseUrl}/readyz`);
       if (res.status === 200) {
@@ -77,7 +81,9 @@ export async function startServerProcess(options: StartServerOptions): Promise<S
   }
   if (!ready) {
     child.kill('SIGKILL');
-    throw new Error(`${options.kind} server ${replica} did not become ready on port ${port}:\n${logs.join('\n')}`);
+    throw new Error(
+      `${options.kind} server ${replica} did not become ready on port ${port}:\n${logs.join('\n')}`,
+    );
   }
   const terminate = async (graceMs = 15_000) => {
     if (child.exitCode === null && child.signalCode === null) {

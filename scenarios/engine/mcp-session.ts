@@ -30,6 +30,12 @@ export interface RpcOutcome {
   failure?: ErrorClass;
 }
 
+/**
+ * Long operations are kept out of the request histograms (a legacy one holds its request for the whole
+ * operation, an rc one returns a task at once): they are measured under their own key instead.
+ */
+export const LONG_OPERATION = 'tools/call long_operation';
+
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export class McpSession {
@@ -64,6 +70,14 @@ export class McpSession {
   }
 
   private pendingIntendedNs: bigint | undefined;
+  /** Back-off after a failed exchange (100 ms doubling to 1 s), as a real client would, so an outage
+   * is not turned into a retry storm that inflates error counts. Not part of any latency. */
+  private backoffMs = 0;
+
+  private async failed(): Promise<void> {
+    this.backoffMs = Math.min(1_000, this.backoffMs ? this.backoffMs * 2 : 100);
+    await new Promise((r) => setTimeout(r, this.backoffMs));
+  }
 
   /** The next exchange is measured from `ns` (an open-model arrival's due time): coordinated-omission correction. */
   dueAt(ns: bigint): void {
@@ -121,6 +135,7 @@ export class McpSession {
       const old = this.client;
       this.client = this.newClient();
       old.destroy().catch(() => {});
+      await this.failed();
       return { failure: kind };
     }
   }
@@ -164,6 +179,7 @@ export class McpSession {
     const req = this.legacy
       ? legacyRequest(id, this.sessionId as string, method, params)
       : modernRequest(id, this.identity, method, params, { tasks: this.options.tasks });
+    if (method === 'tools/call' && params.name === 'long_operation') req.rpcMethod = LONG_OPERATION;
     const res = await this.exchange(req, intendedNs);
     if ('failure' in res) return { ok: false, status: 0, failure: res.failure };
     const now = process.hrtime.bigint();
@@ -173,6 +189,8 @@ export class McpSession {
       this.sessionId = undefined;
       return { ok: false, status: 404, failure: 'session_lost' };
     }
+    if (res.status >= 500) await this.failed();
+    else this.backoffMs = 0;
     if (res.status < 200 || res.status >= 300) {
       const body = parseRpcBody(res.headers['content-type'] as string | undefined, res.text, undefined);
       const error = body?.error as RpcOutcome['error'];

@@ -95,10 +95,12 @@ export class Recorder {
   ) {
     this.roll(nowNs);
     const us = Math.max(1, Math.round(serviceUs));
-    this.histogram(HISTOGRAM_KEYS.request).recordValue(us);
-    this.histogram(HISTOGRAM_KEYS.requestCorrected).recordValue(Math.max(us, Math.round(correctedUs)));
     this.histogram(HISTOGRAM_KEYS.method(method)).recordValue(us);
-    this.second.recordValue(us);
+    if (!method.endsWith(' long_operation')) {
+      this.histogram(HISTOGRAM_KEYS.request).recordValue(us);
+      this.histogram(HISTOGRAM_KEYS.requestCorrected).recordValue(Math.max(us, Math.round(correctedUs)));
+      this.second.recordValue(us);
+    }
     this.counts.requests++;
     this.counts.roundTrips++;
     this.counts.bytesSent += sent;

@@ -17,7 +17,12 @@ export const ServerConfigSchema = z.object({
   /** Cost model of every tool call. */
   toolLatencyMs: z.coerce.number().min(0).max(600_000).default(0),
   toolCpuMs: z.coerce.number().min(0).max(60_000).default(0),
-  payloadBytes: z.coerce.number().int().min(0).max(16 * 1024 * 1024).default(64),
+  payloadBytes: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(16 * 1024 * 1024)
+    .default(64),
   /** Number of tools in the catalogue: the platform tools plus generated fillers. */
   catalogueSize: z.coerce.number().int().min(10).max(500).default(10),
   /** rc only: cache hints on list results. */
@@ -31,7 +36,12 @@ export const ServerConfigSchema = z.object({
   handleSecret: z.string().min(16).default('mcpbench-dev-handle-secret-change-me'),
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
   shutdownGraceMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
-  maxBodyBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  maxBodyBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   /** Browser origins allowed to call the server (DNS-rebinding protection); requests without Origin pass. */
   allowedOrigins: z
     .string()

@@ -37,7 +37,11 @@ interface Metrics {
 }
 
 function newHistogram(): hdr.Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
 }
 
 function jsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
@@ -170,10 +174,14 @@ export async function startHttpShell(
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref());
+      const grace = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref(),
+      );
       const outcome = await Promise.race([closed.then(() => 'drained' as const), grace]);
       if (outcome === 'timeout') {
-        log(`[${config.replica}] grace period over with ${metrics.inflight} request(s) in flight; closing them`);
+        log(
+          `[${config.replica}] grace period over with ${metrics.inflight} request(s) in flight; closing them`,
+        );
         server.closeAllConnections();
       }
       await endpoint.close?.();

@@ -174,9 +174,8 @@ export async function createRcEndpoint(config: ServerConfig): Promise<McpEndpoin
     async handle(req: IncomingMessage, res: ServerResponse, body: unknown) {
       await node(req, res, body);
     },
-    // Tasks need Redis; everything else works without it, so readiness follows Redis only when a
-    // deployment asked for tasks to be durable (the default Redis URL is always configured).
-    ready: () => tasks.ready(),
+    // Only tasks need Redis: a Redis outage must not take the stateless tools out of the Service.
+    ready: () => true,
     async close() {
       await tasks.close(Math.max(0, config.shutdownGraceMs - 500));
       await handler.close();

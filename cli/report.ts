@@ -1,0 +1,24 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { analyseRun } from '../analysis/index.js';
+
+/** `mcpbench report RUN_DIR`: re-render summary and reports from a run directory's raw results. */
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description(
+      're-render summary.json, report.md and report.html from a run directory (reads raw results only)',
+    )
+    .argument('<run-dir>', 'a run directory written by mcpbench run')
+    .action(async (dir: string) => {
+      try {
+        const result = await analyseRun(resolve(dir));
+        if (result.summary.problems.length) {
+          for (const p of result.summary.problems) process.stderr.write(`mcpbench report: skipped ${p}\n`);
+        }
+        process.stderr.write(`${result.summaryPath}\n${result.reportMdPath}\n${result.reportHtmlPath}\n`);
+      } catch (err) {
+        program.error(`mcpbench report: ${(err as Error).message}`, { exitCode: 2 });
+      }
+    });
+}

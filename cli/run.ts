@@ -1,0 +1,151 @@
+import { resolve } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { analyseRun } from '../analysis/index.js';
+import { VARIANT_NAMES } from '../cluster/provider.js';
+import { buildRunConfig, ConfigError, readConfigFile, resolveExperiments } from '../experiments/config.js';
+import { EXPERIMENT_NAMES } from '../experiments/definitions.js';
+import { createProvider } from '../experiments/providers.js';
+import { estimateSeconds, RunInterrupted, runSuite } from '../experiments/runner.js';
+
+function positiveInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${flag} must be a positive integer, got "${value}"`);
+    return n;
+  };
+}
+
+function defaultRunDir(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return `results/run-${stamp}`;
+}
+
+/** `mcpbench run`: the experiments × variants suite, raw results, then the reports. */
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description(
+      'run the experiments against every variant and write a run directory with summary and reports',
+    )
+    .addOption(
+      new Option('--cluster <provider>', 'where the variants run (default local)').choices([
+        'local',
+        'kind',
+        'kube',
+      ]),
+    )
+    .option('--context <name>', 'kubeconfig context for --cluster kube')
+    .option('--experiments <list>', `comma-separated subset of ${EXPERIMENT_NAMES.join(', ')} (default all)`)
+    .option('--variants <list>', `comma-separated subset of ${VARIANT_NAMES.join(', ')} (default all)`)
+    .addOption(new Option('--engine <engine>', 'load generator (default builtin)').choices(['builtin', 'k6']))
+    .option('--duration <d>', "every experiment's load duration, e.g. 30s (actions and ramps scale with it)")
+    .option(
+      '--trials <n>',
+      'trials per experiment × variant (default: per experiment, 3 for ttl-cache, else 1)',
+      positiveInt('--trials'),
+    )
+    .option('--seed <n>', 'seed of the simulated agents (default 1)', positiveInt('--seed'))
+    .option('--config <file>', 'YAML/JSON run config (flags win); see README for its fields')
+    .option('--out <dir>', 'run directory to create (default results/run-<timestamp>)')
+    .option('--json', 'print the run summary paths as JSON on stdout, progress only on stderr')
+    .action(async (opts: Record<string, unknown>) => {
+      let config: ReturnType<typeof buildRunConfig>;
+      let experiments: ReturnType<typeof resolveExperiments>;
+      try {
+        const file = typeof opts.config === 'string' ? await readConfigFile(opts.config) : {};
+        config = buildRunConfig(
+          file,
+          {
+            cluster: opts.cluster,
+            context: opts.context,
+            experiments: opts.experiments,
+            variants: opts.variants,
+            engine: opts.engine,
+            duration: opts.duration,
+            trials: opts.trials,
+            seed: opts.seed,
+            out: opts.out,
+          },
+          typeof opts.config === 'string' ? opts.config : undefined,
+        );
+        experiments = resolveExperiments(config);
+      } catch (err) {
+        if (err instanceof ConfigError) program.error(`mcpbench run: ${err.message}`, { exitCode: 2 });
+        throw err;
+      }
+      const runDir = resolve(config.out ?? defaultRunDir());
+      const tty = process.stderr.isTTY && !opts.json;
+      let liveShown = false;
+      const log = (line: string) => {
+        if (liveShown) process.stderr.write('\r\x1b[2K');
+        liveShown = false;
+        process.stderr.write(`${line}\n`);
+      };
+      const live = tty
+        ? (line: string) => {
+            process.stderr.write(`\r\x1b[2K${line.slice(0, (process.stderr.columns ?? 120) - 1)}`);
+            liveShown = true;
+          }
+        : undefined;
+
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        interrupts++;
+        if (interrupts === 1) {
+          log(
+            `mcpbench run: ${signal} — stopping load, tearing down the cluster, marking the run interrupted (again to force)`,
+          );
+          controller.abort();
+        } else {
+          process.exit(130);
+        }
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+
+      const started = Date.now();
+      log(
+        `mcpbench run: ${experiments.map((e) => e.name).join(', ')} × ${config.variants.join(', ')} on ${config.cluster} ` +
+          `(engine ${config.engine}), about ${estimateSeconds(experiments, config)} s → ${runDir}`,
+      );
+      try {
+        await runSuite({
+          config,
+          experiments,
+          runDir,
+          createProvider: () => createProvider(config),
+          log,
+          live,
+          signal: controller.signal,
+        });
+      } catch (err) {
+        const interrupted = err instanceof RunInterrupted || controller.signal.aborted;
+        log(
+          `mcpbench run: ${interrupted ? 'interrupted' : `failed: ${(err as Error).message}`} (raw results so far in ${runDir})`,
+        );
+        process.exitCode = interrupted ? 130 : 1;
+        return;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      const analysis = await analyseRun(runDir, { thresholds: config.thresholds });
+      const wall = Math.round((Date.now() - started) / 1000);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ runDir, wallSeconds: wall, ...analysis }, null, 2)}\n`);
+      } else {
+        log(`mcpbench run: done in ${wall} s`);
+        log(`  run directory: ${runDir}`);
+        log(`  summary:       ${analysis.summaryPath}`);
+        log(`  report (md):   ${analysis.reportMdPath}`);
+        log(`  report (html): ${analysis.reportHtmlPath}`);
+        if (analysis.junitPath) log(`  junit:         ${analysis.junitPath}`);
+      }
+      if (analysis.thresholdFailures.length > 0) {
+        log(`mcpbench run: ${analysis.thresholdFailures.length} threshold(s) failed`);
+        process.exitCode = 1;
+      }
+    });
+}

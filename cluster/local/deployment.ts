@@ -1,0 +1,271 @@
+import { readFileSync } from 'node:fs';
+import type { ClusterEvent, ReplicaStatus, VariantSpec } from '../provider.js';
+import { type ServerProcess, startServerProcess } from './server-process.js';
+import type { ServiceProxy } from './service-proxy.js';
+
+/**
+ * A Deployment on loopback: pods are real server processes; a reconcile loop (every 250 ms) probes
+ * readiness, keeps the Service's endpoints to the ready, non-terminating pods, replaces pods that
+ * died, and carries out rolling updates within maxSurge / maxUnavailable as the Deployment controller
+ * does. Termination follows the pod life cycle: out of the endpoints, SIGTERM, SIGKILL after
+ * terminationGracePeriodSeconds.
+ */
+
+interface Pod {
+  name: string;
+  revision: number;
+  process: ServerProcess;
+  ready: boolean;
+  phase: 'starting' | 'running' | 'terminating';
+  cpuMillicores: number | null;
+  cpuTicks: number | null;
+  cpuAt: number;
+  startedAt: number;
+}
+
+const CLK_TCK = 100;
+
+function cpuTicks(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15 of stat)
+  } catch {
+    return null;
+  }
+}
+
+export class LocalDeployment {
+  private pods: Pod[] = [];
+  private revision = 1;
+  private desired: number;
+  private serial = 0;
+  private loop: NodeJS.Timeout | undefined;
+  private cpuLoop: NodeJS.Timeout | undefined;
+  private reconciling = false;
+  private stopped = false;
+  private rolloutWaiters: Array<() => void> = [];
+  private readonly exits = new Set<Promise<unknown>>();
+
+  constructor(
+    readonly spec: VariantSpec,
+    private readonly proxy: ServiceProxy,
+    private readonly env: Record<string, string>,
+    private readonly emit: (kind: ClusterEvent['kind'], detail: Record<string, unknown>) => void,
+  ) {
+    this.desired = spec.replicas;
+  }
+
+  get desiredReplicas(): number {
+    return this.desired;
+  }
+
+  pids(): number[] {
+    return this.pods.map((p) => p.process.pid);
+  }
+
+  async start(): Promise<void> {
+    const starting = [];
+    for (let i = 0; i < this.desired; i++) starting.push(this.startPod());
+    await Promise.all(starting);
+    const deadline = Date.now() + 30_000;
+    while (this.pods.filter((p) => p.ready).length < this.desired) {
+      if (Date.now() > deadline)
+        throw new Error(`${this.spec.name}: replicas did not become ready within 30 s`);
+      await this.probe();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    this.updateEndpoints();
+    this.loop = setInterval(() => this.reconcile().catch(() => {}), 250);
+    this.cpuLoop = setInterval(() => this.sampleCpu(), 1_000);
+    this.sampleCpu();
+  }
+
+  private async startPod(): Promise<void> {
+    const name = `${this.spec.name}-r${this.revision}-${(this.serial++).toString(36).padStart(3, '0')}`;
+    const process = await startServerProcess({
+      kind: this.spec.server,
+      replica: name,
+      env: this.env,
+      waitReady: false,
+    });
+    const pod: Pod = {
+      name,
+      revision: this.revision,
+      process,
+      ready: false,
+      phase: 'starting',
+      cpuMillicores: null,
+      cpuTicks: null,
+      cpuAt: 0,
+      startedAt: Date.now(),
+    };
+    this.pods.push(pod);
+    this.emit('pod-started', { pod: name, pid: process.pid, revision: pod.revision });
+    const exit = process.exited.then(({ code, signal }) => {
+      this.pods = this.pods.filter((p) => p !== pod);
+      this.updateEndpoints();
+      this.emit('pod-exited', { pod: name, code, signal });
+    });
+    this.exits.add(exit);
+    exit.finally(() => this.exits.delete(exit));
+  }
+
+  private async probe(): Promise<void> {
+    await Promise.all(
+      this.pods
+        .filter((p) => p.phase !== 'terminating')
+        .map(async (pod) => {
+          let ok = false;
+          try {
+            const res = await fetch(`${pod.process.baseUrl}/readyz`, { signal: AbortSignal.timeout(500) });
+            ok = res.status === 200;
+            await res.body?.cancel();
+          } catch {
+            ok = false;
+          }
+          if (pod.phase === 'terminating') return;
+          if (ok && !pod.ready) this.emit('pod-ready', { pod: pod.name });
+          pod.ready = ok;
+          if (ok) pod.phase = 'running';
+        }),
+    );
+  }
+
+  private updateEndpoints(): void {
+    this.proxy.setEndpoints(
+      this.pods
+        .filter((p) => p.ready && p.phase !== 'terminating')
+        .map((p) => ({ name: p.name, port: p.process.port })),
+    );
+  }
+
+  private terminate(pod: Pod, reason: string): void {
+    pod.phase = 'terminating';
+    pod.ready = false;
+    this.updateEndpoints();
+    this.emit('pod-terminating', { pod: pod.name, reason });
+    pod.process.terminate(this.spec.terminationGracePeriodSeconds * 1000).catch(() => {});
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.reconciling || this.stopped) return;
+    this.reconciling = true;
+    try {
+      await this.probe();
+      this.updateEndpoints();
+      const alive = this.pods.filter((p) => p.phase !== 'terminating');
+      const current = alive.filter((p) => p.revision === this.revision);
+      const old = alive.filter((p) => p.revision !== this.revision);
+      if (old.length === 0) {
+        for (let i = current.length; i < this.desired; i++) await this.startPod();
+        const extra = current.length - this.desired;
+        if (extra > 0) {
+          const victims = [...current].sort(
+            (a, b) => Number(a.ready) - Number(b.ready) || b.name.localeCompare(a.name),
+          );
+          for (const pod of victims.slice(0, extra)) this.terminate(pod, 'scaled down');
+        }
+        if (this.rolloutWaiters.length && current.length === this.desired && current.every((p) => p.ready)) {
+          const waiters = this.rolloutWaiters;
+          this.rolloutWaiters = [];
+          for (const w of waiters) w();
+        }
+        return;
+      }
+      // Rolling update: at most desired + maxSurge pods, at least desired - maxUnavailable ready.
+      const maxTotal = this.desired + this.spec.maxSurge;
+      const minAvailable = this.desired - this.spec.maxUnavailable;
+      let total = alive.length;
+      let newCount = current.length;
+      while (total < maxTotal && newCount < this.desired) {
+        await this.startPod();
+        total++;
+        newCount++;
+      }
+      let ready = alive.filter((p) => p.ready).length;
+      const victims = [...old].sort((a, b) => Number(a.ready) - Number(b.ready));
+      for (const pod of victims) {
+        const after = ready - (pod.ready ? 1 : 0);
+        if (after < minAvailable) break;
+        this.terminate(pod, 'rolling update');
+        ready = after;
+      }
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  private sampleCpu(): void {
+    const now = Date.now();
+    for (const pod of this.pods) {
+      const ticks = cpuTicks(pod.process.pid);
+      if (ticks !== null && pod.cpuTicks !== null && now > pod.cpuAt) {
+        pod.cpuMillicores = Math.round(
+          (((ticks - pod.cpuTicks) / CLK_TCK) * 1000 * 1000) / (now - pod.cpuAt),
+        );
+      }
+      pod.cpuTicks = ticks;
+      pod.cpuAt = now;
+    }
+  }
+
+  /** A new pod template: resolves once every pod runs the new revision and is ready. */
+  async rollout(): Promise<void> {
+    this.revision++;
+    this.emit('rollout-start', { revision: this.revision });
+    const done = new Promise<void>((resolve) => this.rolloutWaiters.push(resolve));
+    await this.reconcile();
+    await done;
+    this.emit('rollout-end', { revision: this.revision });
+  }
+
+  /** SIGKILL one pod (a ready one unless named); the controller replaces it. */
+  kill(name?: string): string {
+    const pod = name
+      ? this.pods.find((p) => p.name === name)
+      : (this.pods.find((p) => p.ready && p.phase !== 'terminating') ?? this.pods[0]);
+    if (!pod) throw new Error(`${this.spec.name}: no pod ${name ?? ''} to kill`);
+    pod.process.kill();
+    this.emit('pod-killed', { pod: pod.name, pid: pod.process.pid });
+    return pod.name;
+  }
+
+  scale(replicas: number, reason: string): void {
+    if (replicas === this.desired) return;
+    this.emit('replicas-changed', { from: this.desired, to: replicas, reason });
+    this.desired = replicas;
+  }
+
+  /** CPU of ready pods older than `initSeconds`, for the HPA. */
+  cpuForHpa(initSeconds: number): number[] {
+    const cutoff = Date.now() - initSeconds * 1000;
+    return this.pods
+      .filter((p) => p.ready && p.phase === 'running' && p.startedAt <= cutoff && p.cpuMillicores !== null)
+      .map((p) => p.cpuMillicores as number);
+  }
+
+  status(): ReplicaStatus[] {
+    return this.pods.map((p) => ({
+      name: p.name,
+      ready: p.ready,
+      phase: p.phase,
+      cpuMillicores: p.cpuMillicores,
+    }));
+  }
+
+  /** Every pod gone: SIGTERM, then SIGKILL after `graceMs`. */
+  async stop(graceMs = 2_000): Promise<void> {
+    this.stopped = true;
+    if (this.loop) clearInterval(this.loop);
+    if (this.cpuLoop) clearInterval(this.cpuLoop);
+    for (const w of this.rolloutWaiters) w();
+    this.rolloutWaiters = [];
+    await Promise.allSettled(this.pods.map((p) => p.process.terminate(graceMs)));
+    await Promise.allSettled([...this.exits]);
+  }
+
+  killAllNow(): void {
+    for (const p of this.pods) p.process.kill();
+  }
+}

@@ -1,0 +1,13 @@
+import { existsSync } from 'node:fs';
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+/**
+ * Wraps a command so the kernel kills it if the harness dies, even by SIGKILL (util-linux `setpriv
+ * --pdeathsig`, which then execs the command: same pid, signals go straight to it). Without setpriv
+ * the command runs as is, and the provider's exit handlers are the only guard.
+ */
+export function orphanGuarded(command: string, args: string[]): { command: string; args: string[] } {
+  if (!SETPRIV) return { command, args };
+  return { command: SETPRIV, args: ['--pdeathsig', 'KILL', '--', command, ...args] };
+}

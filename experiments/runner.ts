@@ -1,0 +1,275 @@
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClusterProvider, VariantHandle, VariantName } from '../cluster/provider.js';
+import type { EngineResult } from '../scenarios/engine/raw-result.js';
+import { writeFileAtomic, writeJsonAtomic } from './atomic-write.js';
+import type { RunConfig } from './config.js';
+import { variantsFor } from './config.js';
+import {
+  type ExperimentCase,
+  type ExperimentDefinition,
+  experimentId,
+  type TimedAction,
+} from './definitions.js';
+import { environmentFingerprint } from './fingerprint.js';
+import { histogramLog } from './hlog.js';
+import { type LoadHandle, startLoad } from './load-driver.js';
+import { RUN_FILES, type RunManifest, trialDir } from './run-dir.js';
+import { TrialRecorder } from './trial-recorder.js';
+import { variantSpecFor } from './variant-spec.js';
+
+export interface SuiteOptions {
+  config: RunConfig;
+  experiments: ExperimentDefinition[];
+  runDir: string;
+  createProvider: () => Promise<ClusterProvider>;
+  /** One line per step; progress lines are rewritten in place when `live` is set. */
+  log: (line: string) => void;
+  live?: (line: string) => void;
+  signal: AbortSignal;
+}
+
+export class RunInterrupted extends Error {}
+
+interface Step {
+  def: ExperimentDefinition;
+  c: ExperimentCase;
+  id: string;
+  variant: VariantName;
+}
+
+function plan(options: SuiteOptions): Step[] {
+  const steps: Step[] = [];
+  for (const def of options.experiments) {
+    for (const c of def.cases) {
+      for (const variant of variantsFor(def, options.config)) {
+        steps.push({ def, c, id: experimentId(def.name, c, def.cases.length), variant });
+      }
+    }
+  }
+  return steps;
+}
+
+/** Rough wall time of the plan, so the user knows what they started. */
+export function estimateSeconds(experiments: ExperimentDefinition[], config: RunConfig): number {
+  let total = 0;
+  for (const def of experiments) {
+    const variants = variantsFor(def, config).length;
+    total += def.cases.length * variants * (3 + def.trials * (def.durationMs / 1000 + 1));
+  }
+  return Math.round(total);
+}
+
+/**
+ * Runs every experiment × case × variant × trial and writes the raw results. The manifest says
+ * 'running' until the last raw file is written, then 'complete'; on Ctrl-C 'interrupted', on a crash
+ * 'failed' — analysis never mistakes a partial run for a whole one.
+ */
+export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
+  const { config, runDir, log, signal } = options;
+  await mkdir(runDir, { recursive: true });
+  const existing = await readdir(runDir);
+  if (existing.length > 0)
+    throw new Error(`--out ${runDir}: directory is not empty; choose a new run directory`);
+
+  const steps = plan(options);
+  const manifest: RunManifest = {
+    schema: 'mcpbench/run@1',
+    name: config.name ?? runDir.split('/').filter(Boolean).pop() ?? 'run',
+    status: 'running',
+    startedAt: new Date().toISOString(),
+    finishedAt: null,
+    config: { ...config, resolvedExperiments: options.experiments } as unknown as Record<string, unknown>,
+    fingerprint: environmentFingerprint() as unknown as Record<string, unknown>,
+    cluster: { provider: config.cluster, kubernetesVersion: null },
+    experiments: [...new Set(steps.map((s) => s.id))],
+    variants: [...new Set(steps.map((s) => s.variant))],
+    trials: Math.max(1, ...options.experiments.map((e) => e.trials)),
+    completedTrials: {},
+    error: null,
+  };
+  const saveManifest = () => writeJsonAtomic(join(runDir, RUN_FILES.manifest), manifest);
+  await saveManifest();
+
+  try {
+    for (const [index, step] of steps.entries()) {
+      if (signal.aborted) throw new RunInterrupted('interrupted');
+      log(
+        `[${index + 1}/${steps.length}] ${step.id} × ${step.variant}: bringing up ${step.def.replicas} replica(s)`,
+      );
+      const provider = await options.createProvider();
+      try {
+        manifest.cluster.kubernetesVersion ??= await provider.kubernetesVersion();
+        const spec = variantSpecFor(step.def, step.c, step.variant);
+        const handles = await provider.up([spec]);
+        const handle = handles.get(step.variant);
+        if (!handle) throw new Error(`provider did not bring up ${step.variant}`);
+        for (let trial = 1; trial <= step.def.trials; trial++) {
+          if (signal.aborted) throw new RunInterrupted('interrupted');
+          await runTrial(options, provider, handle, step, trial);
+          const key = `${step.id}/${step.variant}`;
+          manifest.completedTrials[key] = trial;
+          await saveManifest();
+        }
+      } finally {
+        await provider.down();
+      }
+    }
+    manifest.status = 'complete';
+  } catch (err) {
+    manifest.status = err instanceof RunInterrupted || signal.aborted ? 'interrupted' : 'failed';
+    manifest.error = (err as Error).message;
+    throw err;
+  } finally {
+    manifest.finishedAt = new Date().toISOString();
+    await saveManifest();
+  }
+  return manifest;
+}
+
+async function runTrial(
+  options: SuiteOptions,
+  provider: ClusterProvider,
+  handle: VariantHandle,
+  step: Step,
+  trial: number,
+): Promise<void> {
+  const { def, variant } = step;
+  const recorder = new TrialRecorder(variant);
+  const unsubscribe = provider.onEvent((e) => recorder.cluster(e));
+  recorder.startSampling(handle);
+  const trialSignal = new AbortController();
+  const onAbort = () => trialSignal.abort();
+  options.signal.addEventListener('abort', onAbort, { once: true });
+
+  let load: LoadHandle | undefined;
+  const pendingActions: Promise<void>[] = [];
+  try {
+    load = await startLoad({
+      engine: options.config.engine,
+      url: handle.url,
+      protocol: spec2protocol(variant),
+      scenario: def.scenario,
+      scenarioParams: def.scenarioParams,
+      load: def.load,
+      durationMs: def.durationMs,
+      seed: options.config.seed * 1000 + trial,
+      sourceAddresses: def.sourceAddresses,
+      signal: trialSignal.signal,
+      onProgress: (p) =>
+        options.live?.(
+          `  ${step.id} × ${variant} trial ${trial}/${def.trials}: ${Math.round(p.elapsedMs / 1000)}s/${Math.round(def.durationMs / 1000)}s ` +
+            `${p.requests} req, ${p.errors} err, ${Math.round(p.ratePerSecond)}/s, p99 ${(p.p99Us / 1000).toFixed(1)} ms`,
+        ),
+    });
+    const origin = load.startedAtMs;
+    recordWindows(recorder, def, origin);
+    for (const action of def.actions)
+      pendingActions.push(scheduleAction(action, origin, handle, provider, recorder, trialSignal.signal));
+    for (const [i, stage] of stageStarts(def).entries()) {
+      recorder.experiment('load-stage', { index: i, ...stage.detail }, origin + stage.atMs);
+    }
+    const result = await load.result;
+    await Promise.allSettled(pendingActions);
+    await recorder.stopSampling();
+    await writeTrial(options.runDir, step, trial, result, recorder);
+    options.log(
+      `  ${step.id} × ${variant} trial ${trial}/${def.trials}: ${result.counts.requests} requests, ` +
+        `${result.counts.errors} errors, ${Math.round(result.counts.requests / (result.durationMs / 1000))}/s`,
+    );
+  } finally {
+    trialSignal.abort();
+    options.signal.removeEventListener('abort', onAbort);
+    unsubscribe();
+    await recorder.stopSampling();
+  }
+}
+
+function spec2protocol(variant: VariantName): '2025-11-25' | '2026-07-28' {
+  return variant === 'rc' ? '2026-07-28' : '2025-11-25';
+}
+
+function stageStarts(def: ExperimentDefinition): Array<{ atMs: number; detail: Record<string, unknown> }> {
+  const load = def.load;
+  const key = load.model === 'open' ? 'rate' : 'agents';
+  const first = load.model === 'open' ? load.rate : load.agents;
+  const out = [{ atMs: 0, detail: { [key]: first } as Record<string, unknown> }];
+  let at = 0;
+  for (const s of load.stages ?? []) {
+    out.push({ atMs: at, detail: { [key]: s.target, rampMs: s.durationMs } });
+    at += s.durationMs;
+  }
+  return out;
+}
+
+/** before / during / after windows on the trial's axis, for analysis to compare. */
+function recordWindows(recorder: TrialRecorder, def: ExperimentDefinition, origin: number): void {
+  const end = def.durationMs;
+  if (def.actions.length === 0 && !def.load.stages) {
+    recorder.experiment('window', { name: 'during', startMs: 0, endMs: end }, origin);
+    return;
+  }
+  const before = def.beforeWindowMs;
+  recorder.experiment('window', { name: 'before', startMs: 0, endMs: before }, origin);
+  const lastAction = Math.max(before, ...def.actions.map((a) => a.atMs));
+  const duringEnd = def.actions.length ? Math.min(end, lastAction + 3_000) : end;
+  recorder.experiment('window', { name: 'during', startMs: before, endMs: duringEnd }, origin);
+  if (duringEnd < end)
+    recorder.experiment('window', { name: 'after', startMs: duringEnd, endMs: end }, origin);
+}
+
+async function scheduleAction(
+  action: TimedAction,
+  origin: number,
+  handle: VariantHandle,
+  provider: ClusterProvider,
+  recorder: TrialRecorder,
+  signal: AbortSignal,
+): Promise<void> {
+  const wait = origin + action.atMs - Date.now();
+  try {
+    if (wait > 0) await sleep(wait, undefined, { signal });
+  } catch {
+    return; // trial ended or run interrupted before the action was due
+  }
+  if (action.action === 'kill-redis' && !handle.spec.redis) {
+    recorder.experiment('note', { message: 'kill-redis skipped: this variant does not use Redis' });
+    return;
+  }
+  const detail: Record<string, unknown> = { action: action.action };
+  if (action.action === 'scale') detail.replicas = action.replicas;
+  recorder.experiment('action-start', detail);
+  try {
+    if (action.action === 'rollout') await handle.rollout();
+    else if (action.action === 'kill-pod') detail.pod = await handle.killReplica();
+    else if (action.action === 'kill-redis') await provider.killRedis();
+    else await handle.scale(action.replicas);
+    recorder.experiment('action-end', detail);
+  } catch (err) {
+    recorder.experiment('action-end', { ...detail, error: (err as Error).message });
+  }
+}
+
+async function writeTrial(
+  runDir: string,
+  step: Step,
+  trial: number,
+  result: EngineResult,
+  recorder: TrialRecorder,
+) {
+  const dir = trialDir(runDir, step.id, step.variant, trial);
+  await mkdir(dir, { recursive: true });
+  const { events, samples } = recorder.finish(result.startedAtMs);
+  await writeFileAtomic(
+    join(dir, RUN_FILES.events),
+    events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''),
+  );
+  await writeFileAtomic(
+    join(dir, RUN_FILES.samples),
+    samples.map((s) => JSON.stringify(s)).join('\n') + (samples.length ? '\n' : ''),
+  );
+  await writeFileAtomic(join(dir, RUN_FILES.hlog), histogramLog(result));
+  // engine.json last: its presence marks the trial as whole.
+  await writeJsonAtomic(join(dir, RUN_FILES.engine), result);
+}

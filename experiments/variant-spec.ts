@@ -1,0 +1,17 @@
+import { variantSpec } from '../cluster/manifests.js';
+import type { VariantName, VariantSpec } from '../cluster/provider.js';
+import type { ExperimentCase, ExperimentDefinition } from './definitions.js';
+
+/** An experiment's deployment of one variant, rendered through the shared manifests. */
+export function variantSpecFor(
+  def: ExperimentDefinition,
+  c: ExperimentCase,
+  variant: VariantName,
+): VariantSpec {
+  return variantSpec(variant, {
+    replicas: def.hpa ? def.hpa.minReplicas : def.replicas,
+    env: { ...def.serverEnv, ...c.serverEnv },
+    hpa: def.hpa,
+    rttMs: c.rttMs ?? def.rttMs,
+  });
+}
