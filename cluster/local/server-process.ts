@@ -8,7 +8,11 @@ export type ServerKind = 'legacy' | 'rc';
 
 /** Compiled entry point of each server (built by `npm run build`). */
 export function serverEntry(kind: ServerKind): string {
-  return fileURLToPath(new URL(`../../servers/${kind}/main.js`, import.meta.url));
+  // From dist/ the compiled servers are siblings; from the sources (tests) they are in dist/.
+  const fromDist = import.meta.url.includes('/dist/cluster/');
+  return fileURLToPath(
+    new URL(`${fromDist ? '../..' : '../../dist'}/servers/${kind}/main.js`, import.meta.url),
+  );
 }
 
 export interface ServerProcess {

@@ -1,0 +1,121 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisProcess, startRedis } from '../../cluster/local/redis-server.js';
+import { type ServerProcess, startServerProcess } from '../../cluster/local/server-process.js';
+
+/** The legacy server with the official 1.x client, across real processes and a real Redis. */
+
+let redis: RedisProcess;
+const started: ServerProcess[] = [];
+async function server(env: Record<string, string>): Promise<ServerProcess> {
+  const s = await startServerProcess({ kind: 'legacy', env });
+  started.push(s);
+  return s;
+}
+
+async function connect(url: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(new URL(url));
+  const client = new Client({ name: 'legacy-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+async function post(url: string, sessionId: string, body: unknown): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-11-25',
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await Promise.all(started.map((s) => s.terminate(2_000)));
+  await redis.stop();
+});
+
+describe('legacy server (2025-11-25, sessions)', () => {
+  it('lists the configured catalogue in a stable order and calls tools with the configured payload', async () => {
+    const a = await server({ MCPBENCH_CATALOGUE_SIZE: '50', MCPBENCH_PAYLOAD_BYTES: '1000' });
+    const { client } = await connect(a.url);
+    const first = await client.listTools();
+    const second = await client.listTools();
+    expect(first.tools).toHaveLength(50);
+    expect(first.tools.map((t) => t.name)).toEqual(second.tools.map((t) => t.name));
+    expect(first.tools[0]?.name).toBe('sync_app');
+    const result = await client.callTool({ name: 'get_resource', arguments: { kind: 'Pod', name: 'web' } });
+    const text = (result.content as Array<{ text: string }>)[0]?.text ?? '';
+    expect(text).toContain('Pod/web');
+    expect(text.length).toBeGreaterThanOrEqual(1000);
+    await client.close();
+  });
+
+  it('ends a session on DELETE and answers 404 for it afterwards', async () => {
+    const a = await server({});
+    const { client, transport } = await connect(a.url);
+    const sessionId = transport.sessionId as string;
+    await transport.terminateSession();
+    const res = await post(a.url, sessionId, { jsonrpc: '2.0', id: 9, method: 'tools/list' });
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.code).toBe(-32001);
+    await client.close();
+  });
+
+  it('with the Redis store, a second replica serves a session the first one created', async () => {
+    const env = { MCPBENCH_STORE: 'redis', MCPBENCH_REDIS_URL: redis.url };
+    const a = await server(env);
+    const b = await server(env);
+    const { client, transport } = await connect(a.url);
+    const opened = await client.callTool({ name: 'open_workspace', arguments: { name: 'w' } });
+    const workspace = (opened.structuredContent as { workspace: string }).workspace;
+    const res = await post(b.url, transport.sessionId as string, {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'workspace_exec', arguments: { workspace, command: 'ls' } },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-mcpbench-replica')).toBe(b.replica);
+    const body = await res.json();
+    expect(body.result.isError).toBe(false);
+    expect(body.result.content[0].text).toContain(workspace);
+    await client.close();
+  });
+
+  it('with the memory store, the second replica does not know the session: 404, session lost', async () => {
+    const a = await server({});
+    const b = await server({});
+    const { client, transport } = await connect(a.url);
+    const res = await post(b.url, transport.sessionId as string, {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/list',
+    });
+    expect(res.status).toBe(404);
+    await client.close();
+  });
+
+  it("refuses another session's workspace", async () => {
+    const a = await server({});
+    const one = await connect(a.url);
+    const two = await connect(a.url);
+    const opened = await one.client.callTool({ name: 'open_workspace', arguments: { name: 'mine' } });
+    const workspace = (opened.structuredContent as { workspace: string }).workspace;
+    const stolen = await two.client.callTool({
+      name: 'workspace_exec',
+      arguments: { workspace, command: 'cat secrets' },
+    });
+    expect(stolen.isError).toBe(true);
+    expect(JSON.stringify(stolen.content)).toContain('not open in this session');
+    await one.client.close();
+    await two.client.close();
+  });
+});

@@ -1,0 +1,161 @@
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisProcess, startRedis } from '../../cluster/local/redis-server.js';
+import { type ServerProcess, startServerProcess } from '../../cluster/local/server-process.js';
+import { modernRequest, parseRpcBody } from '../../scenarios/models/protocol.ts';
+
+/** The rc server with the official 2.x client and raw 2026-07-28 requests, across real processes. */
+
+let redis: RedisProcess;
+const started: ServerProcess[] = [];
+async function server(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const s = await startServerProcess({
+    kind: 'rc',
+    env: { MCPBENCH_REDIS_URL: redis.url, MCPBENCH_HANDLE_SECRET: 'test-secret-shared-by-replicas', ...env },
+  });
+  started.push(s);
+  return s;
+}
+
+async function connect(url: string, agent: string): Promise<Client> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { 'x-mcpbench-client': agent } },
+  });
+  const client = new Client({ name: 'rc-test', version: '1.0.0' }, {
+    versionNegotiation: { mode: 'auto' },
+  } as never);
+  await client.connect(transport);
+  return client;
+}
+
+let nextId = 1;
+async function rpc(url: string, agent: string, method: string, params: Record<string, unknown>) {
+  const req = modernRequest(nextId++, { name: 'rc-test', version: '1.0.0', agentId: agent }, method, params, {
+    tasks: true,
+  });
+  const res = await fetch(url, { method: 'POST', headers: req.headers, body: req.body });
+  const body = parseRpcBody(res.headers.get('content-type') ?? '', await res.text(), req.id) as {
+    result?: Record<string, unknown>;
+    error?: { code: number; message: string };
+  };
+  return { status: res.status, replica: res.headers.get('x-mcpbench-replica'), ...body };
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await Promise.all(started.map((s) => s.terminate(2_000)));
+  await redis.stop();
+});
+
+describe('rc server (2026-07-28, stateless)', () => {
+  it('answers the official 2.x client: tools with ttlMs/cacheScope as configured, in a stable order', async () => {
+    const a = await server({
+      MCPBENCH_CATALOGUE_SIZE: '120',
+      MCPBENCH_TTL_MS: '45000',
+      MCPBENCH_CACHE_SCOPE: 'public',
+    });
+    const client = await connect(a.url, 'agent-a');
+    const { tools } = await client.listTools();
+    expect(tools).toHaveLength(120);
+    expect(tools[0]?.name).toBe('sync_app');
+    const raw = await rpc(a.url, 'agent-a', 'tools/list', {});
+    expect(raw.result?.ttlMs).toBe(45000);
+    expect(raw.result?.cacheScope).toBe('public');
+    const result = await client.callTool({ name: 'scan_policy', arguments: { target: 'deploy/web' } });
+    expect(JSON.stringify(result.content)).toContain('scanned deploy/web');
+    await client.close();
+  });
+
+  it('accepts a handle on another replica, and refuses a tampered or foreign one', async () => {
+    const a = await server();
+    const b = await server();
+    const opened = await rpc(a.url, 'agent-a', 'tools/call', {
+      name: 'open_workspace',
+      arguments: { name: 'w' },
+    });
+    const handle = (opened.result?.structuredContent as { handle: string }).handle;
+    const ok = await rpc(b.url, 'agent-a', 'tools/call', {
+      name: 'workspace_exec',
+      arguments: { handle, command: 'ls' },
+    });
+    expect(ok.replica).toBe(b.replica);
+    expect(ok.result?.isError).not.toBe(true);
+    const foreign = await rpc(b.url, 'agent-b', 'tools/call', {
+      name: 'workspace_exec',
+      arguments: { handle, command: 'ls' },
+    });
+    expect(foreign.result?.structuredContent).toEqual({ code: 'HANDLE_REJECTED', reason: 'foreign' });
+    const tampered = `${handle.slice(0, -3)}${handle.endsWith('A') ? 'B' : 'A'}AA`;
+    const bad = await rpc(b.url, 'agent-a', 'tools/call', {
+      name: 'workspace_exec',
+      arguments: { handle: tampered },
+    });
+    expect(bad.result?.structuredContent).toMatchObject({ code: 'HANDLE_REJECTED' });
+  });
+
+  it('runs a long operation as a task that another replica reports to completion; cancel works', async () => {
+    const a = await server({ MCPBENCH_TASK_DURATION_MS: '400' });
+    const b = await server({ MCPBENCH_TASK_DURATION_MS: '400' });
+    const created = await rpc(a.url, 'agent-a', 'tools/call', {
+      name: 'long_operation',
+      arguments: { operation: 'x' },
+    });
+    expect(created.result?.resultType).toBe('task');
+    const taskId = created.result?.taskId as string;
+    let status = '';
+    for (let i = 0; i < 50 && status !== 'completed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const got = await rpc(b.url, 'agent-a', 'tasks/get', { taskId });
+      status = String(got.result?.status);
+    }
+    expect(status).toBe('completed');
+    expect((await rpc(b.url, 'agent-b', 'tasks/get', { taskId })).error?.code).toBe(-32602);
+
+    const second = await rpc(a.url, 'agent-a', 'tools/call', { name: 'long_operation', arguments: {} });
+    const id2 = second.result?.taskId as string;
+    expect((await rpc(b.url, 'agent-a', 'tasks/cancel', { taskId: id2 })).result?.resultType).toBe(
+      'complete',
+    );
+    expect((await rpc(a.url, 'agent-a', 'tasks/get', { taskId: id2 })).result?.status).toBe('cancelled');
+  });
+
+  it('fails the task of a killed replica as owner_lost, visible from the other replica', async () => {
+    const a = await server({ MCPBENCH_TASK_DURATION_MS: '20000' });
+    const b = await server({ MCPBENCH_TASK_DURATION_MS: '20000' });
+    const created = await rpc(a.url, 'agent-a', 'tools/call', { name: 'long_operation', arguments: {} });
+    const taskId = created.result?.taskId as string;
+    a.kill();
+    await a.exited;
+    let got = await rpc(b.url, 'agent-a', 'tasks/get', { taskId });
+    for (let i = 0; i < 40 && got.result?.status === 'working'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      got = await rpc(b.url, 'agent-a', 'tasks/get', { taskId });
+    }
+    expect(got.result?.status).toBe('failed');
+    expect((got.result?.error as { data: { reason: string } }).data.reason).toBe('owner_lost');
+  });
+
+  it('rejects the 2025 handshake with the unsupported-version error and answers server/discover', async () => {
+    const a = await server();
+    const res = await fetch(a.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: {},
+          clientInfo: { name: 'old', version: '1' },
+        },
+      }),
+    });
+    const body = await res.json();
+    expect(body.error.data.supported).toEqual(['2026-07-28']);
+    const discover = await rpc(a.url, 'agent-a', 'server/discover', {});
+    expect(discover.result?.supportedVersions).toContain('2026-07-28');
+  });
+});
