@@ -181,6 +181,13 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
     const idle: McpSession[] = [];
     let active = 0;
     let next = 0; // ms offset of the next due arrival
+    // Arrivals missed at the in-flight cap: once capacity frees up, each is recorded in the corrected
+    // histogram with the time it waited (coordinated-omission correction), as well as counted as a fault.
+    const missedDue: bigint[] = [];
+    const flushMissed = () => {
+      const nowNs = process.hrtime.bigint();
+      for (const due of missedDue.splice(0)) recorder.correctedOnly(Number(nowNs - due) / 1000);
+    };
     while (!stopping) {
       const rate = Math.max(0, levelAt(load.rate, load.stages, next));
       if (rate <= 0) {
@@ -198,6 +205,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
       next += 1000 / rate;
       if (active >= cap) {
         faults.missedArrivals++;
+        if (missedDue.length < 100_000) missedDue.push(dueNs);
         continue;
       }
       faults.started++;
@@ -208,6 +216,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
           runSession(session, agentContext(rng, sharedCache), dueNs).finally(() => {
             session.destroy();
             active--;
+            flushMissed();
           }),
         );
       } else {
@@ -220,6 +229,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
           })().finally(() => {
             active--;
             idle.push(session);
+            flushMissed();
           }),
         );
       }
@@ -233,6 +243,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
       faults.missedArrivals++;
       next += 1000 / rate;
     }
+    flushMissed();
     for (const s of idle) await s.close();
   }
 

@@ -112,6 +112,11 @@ export class Recorder {
     }
   }
 
+  /** An arrival the engine could not start on time: its latency counts from when it was due. */
+  correctedOnly(us: number): void {
+    this.histogram(HISTOGRAM_KEYS.requestCorrected).recordValue(Math.max(1, Math.round(us)));
+  }
+
   ok(): void {
     this.counts.ok++;
   }
