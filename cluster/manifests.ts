@@ -11,7 +11,13 @@ import type { HpaPolicy, HpaSpec, VariantName, VariantSpec } from './provider.js
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open-ended YAML
 export type K8sObject = Record<string, any>;
 
-const manifestDir = fileURLToPath(new URL('../../cluster/manifests/', import.meta.url));
+// The YAML is not compiled: from dist/ it is read from the source tree next to it.
+const manifestDir = fileURLToPath(
+  new URL(
+    import.meta.url.includes('/dist/cluster/') ? '../../cluster/manifests/' : './manifests/',
+    import.meta.url,
+  ),
+);
 
 /** What makes each variant what it is (design notes, "The deployments under test"). */
 const VARIANT_SHAPE: Record<

@@ -211,7 +211,9 @@ function recordWindows(recorder: TrialRecorder, def: ExperimentDefinition, origi
     return;
   }
   const before = def.beforeWindowMs;
-  recorder.experiment('window', { name: 'before', startMs: 0, endMs: before }, origin);
+  // The first second is warm-up (new connections, JIT): the baseline starts after it when there is room.
+  const warmup = before >= 2_000 ? 1_000 : 0;
+  recorder.experiment('window', { name: 'before', startMs: warmup, endMs: before }, origin);
   const lastAction = Math.max(before, ...def.actions.map((a) => a.atMs));
   const duringEnd = def.actions.length ? Math.min(end, lastAction + 3_000) : end;
   recorder.experiment('window', { name: 'during', startMs: before, endMs: duringEnd }, origin);

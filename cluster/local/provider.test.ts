@@ -1,0 +1,132 @@
+import { Agent, request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { variantSpec } from '../manifests.js';
+import type { ClusterEvent, ClusterProvider } from '../provider.js';
+import { createLocalProvider } from './provider.js';
+
+/** The local provider with real server processes, real proxies and a real Redis. */
+
+let provider: ClusterProvider | undefined;
+afterEach(async () => {
+  await provider?.down();
+  provider = undefined;
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function replicaOf(url: string, dispatcher?: Agent): Promise<string> {
+  const res = await request(url.replace('/mcp', '/healthz'), { dispatcher });
+  await res.body.text();
+  return String(res.headers['x-mcpbench-replica']);
+}
+
+describe('local provider', () => {
+  it('balances per connection: a keep-alive connection stays on one pod, new connections rotate', async () => {
+    provider = createLocalProvider();
+    const handles = await provider.up([variantSpec('legacy-redis', { replicas: 3 })]);
+    const url = handles.get('legacy-redis')!.url;
+    const kept = new Agent({ connections: 1 });
+    const onKept = new Set<string>();
+    for (let i = 0; i < 6; i++) onKept.add(await replicaOf(url, kept));
+    expect(onKept.size).toBe(1);
+    await kept.close();
+    const fresh = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const a = new Agent({ connections: 1 });
+      fresh.add(await replicaOf(url, a));
+      await a.close();
+    }
+    expect(fresh.size).toBe(3);
+  });
+
+  it('pins a client address to one pod with sessionAffinity ClientIP', async () => {
+    provider = createLocalProvider();
+    const handles = await provider.up([variantSpec('legacy-sticky', { replicas: 3 })]);
+    const url = handles.get('legacy-sticky')!.url;
+    const seen = new Map<string, Set<string>>();
+    for (const address of ['127.0.0.2', '127.0.0.3', '127.0.0.2', '127.0.0.3', '127.0.0.2']) {
+      const a = new Agent({ connections: 1, connect: { localAddress: address } });
+      const replica = await replicaOf(url, a);
+      await a.close();
+      seen.set(address, (seen.get(address) ?? new Set()).add(replica));
+    }
+    expect(seen.get('127.0.0.2')?.size).toBe(1);
+    expect(seen.get('127.0.0.3')?.size).toBe(1);
+  });
+
+  it('rolls out within maxUnavailable, replaces a killed pod, and leaves no process after down()', async () => {
+    provider = createLocalProvider();
+    const events: ClusterEvent[] = [];
+    provider.onEvent((e) => events.push(e));
+    const handles = await provider.up([variantSpec('rc', { replicas: 3 })]);
+    const rc = handles.get('rc')!;
+    const pids = new Set<number>();
+    let minReady = 3;
+    const watch = setInterval(async () => {
+      const r = await rc.replicas();
+      minReady = Math.min(minReady, r.filter((x) => x.ready && x.phase !== 'terminating').length);
+    }, 50);
+    const before = (await rc.replicas()).map((r) => r.name);
+    await rc.rollout();
+    clearInterval(watch);
+    const after = (await rc.replicas()).filter((r) => r.phase !== 'terminating').map((r) => r.name);
+    expect(after).toHaveLength(3);
+    expect(after.some((n) => before.includes(n))).toBe(false);
+    expect(minReady).toBeGreaterThanOrEqual(2); // replicas − maxUnavailable
+    expect(events.map((e) => e.kind)).toContain('rollout-end');
+
+    const killed = await rc.killReplica();
+    let replaced = false;
+    for (let i = 0; i < 60 && !replaced; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = (await rc.replicas()).filter((r) => r.ready && r.phase !== 'terminating');
+      replaced = now.length === 3 && !now.some((r) => r.name === killed);
+    }
+    expect(replaced).toBe(true);
+    for (const e of events) if (typeof e.detail.pid === 'number') pids.add(e.detail.pid);
+    expect(pids.size).toBeGreaterThan(3);
+    await provider.down();
+    await new Promise((r) => setTimeout(r, 300));
+    expect([...pids].filter(alive)).toEqual([]);
+  });
+
+  it('scales out under CPU load with the HPA', async () => {
+    provider = createLocalProvider();
+    const events: ClusterEvent[] = [];
+    provider.onEvent((e) => events.push(e));
+    const handles = await provider.up([
+      variantSpec('rc', {
+        replicas: 1,
+        env: { MCPBENCH_TOOL_CPU_MS: '20' },
+        hpa: {
+          minReplicas: 1,
+          maxReplicas: 3,
+          syncPeriodSeconds: 1,
+          cpuInitializationSeconds: 0,
+          cpuRequestMillicores: 100,
+        },
+      }),
+    ]);
+    const url = handles.get('rc')!.url;
+    const { runEngine } = await import('../../scenarios/engine/engine.js');
+    await runEngine({
+      url,
+      protocol: '2026-07-28',
+      scenario: 'calls',
+      load: { model: 'closed', agents: 4 },
+      durationMs: 4_000,
+    });
+    const ups = events.filter(
+      (e) => e.kind === 'replicas-changed' && Number(e.detail.to) > Number(e.detail.from),
+    );
+    expect(ups.length).toBeGreaterThan(0);
+    expect(events.some((e) => e.kind === 'hpa-decision' && Number(e.detail.utilisation) > 50)).toBe(true);
+  });
+});
