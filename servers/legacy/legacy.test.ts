@@ -65,7 +65,7 @@ describe('legacy server (2025-11-25, sessions)', () => {
     await transport.terminateSession();
     const res = await post(a.url, sessionId, { jsonrpc: '2.0', id: 9, method: 'tools/list' });
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe(-32001);
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32001);
     await client.close();
   });
 
@@ -84,7 +84,8 @@ describe('legacy server (2025-11-25, sessions)', () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-mcpbench-replica')).toBe(b.replica);
-    const body = await res.json();
+    // biome-ignore lint/suspicious/noExplicitAny: a JSON-RPC body under test
+    const body = (await res.json()) as any;
     expect(body.result.isError).toBe(false);
     expect(body.result.content[0].text).toContain(workspace);
     await client.close();

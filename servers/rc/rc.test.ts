@@ -153,7 +153,8 @@ describe('rc server (2026-07-28, stateless)', () => {
         },
       }),
     });
-    const body = await res.json();
+    // biome-ignore lint/suspicious/noExplicitAny: a JSON-RPC body under test
+    const body = (await res.json()) as any;
     expect(body.error.data.supported).toEqual(['2026-07-28']);
     const discover = await rpc(a.url, 'agent-a', 'server/discover', {});
     expect(discover.result?.supportedVersions).toContain('2026-07-28');
