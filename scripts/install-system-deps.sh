@@ -2,7 +2,7 @@
 # Installs the Debian packages mcpbench's tests and local runs need. Idempotent; needs root (or sudo).
 set -euo pipefail
 
-packages=(redis-server)
+packages=(redis-server chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
