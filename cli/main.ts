@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerLoadCommand } from './load.js';
 import { registerReportCommand } from './report.js';
 import { registerRunCommand } from './run.js';
 import { registerServeCommand } from './serve.js';
@@ -17,6 +18,7 @@ const program = new Command()
   .showHelpAfterError('(run with --help for usage)');
 
 registerRunCommand(program);
+registerLoadCommand(program);
 registerReportCommand(program);
 registerServeCommand(program);
 

@@ -141,8 +141,14 @@ describe('built-in engine', () => {
       load: { model: 'closed' as const, agents: 1 },
       durationMs: 1_500,
     });
-    const noTtl = await startServerProcess({ kind: 'rc', env: { MCPBENCH_TTL_MS: '0', MCPBENCH_REDIS_URL: redis.url } });
-    const longTtl = await startServerProcess({ kind: 'rc', env: { MCPBENCH_TTL_MS: '600000', MCPBENCH_REDIS_URL: redis.url } });
+    const noTtl = await startServerProcess({
+      kind: 'rc',
+      env: { MCPBENCH_TTL_MS: '0', MCPBENCH_REDIS_URL: redis.url },
+    });
+    const longTtl = await startServerProcess({
+      kind: 'rc',
+      env: { MCPBENCH_TTL_MS: '600000', MCPBENCH_REDIS_URL: redis.url },
+    });
     started.push(noTtl, longTtl);
     const a = await runEngine(opts(noTtl.url));
     const b = await runEngine(opts(longTtl.url));
@@ -153,7 +159,10 @@ describe('built-in engine', () => {
   });
 
   it('polls a task to completion against the rc server and a real Redis', async () => {
-    const rc = await startServerProcess({ kind: 'rc', env: { MCPBENCH_TASK_DURATION_MS: '300', MCPBENCH_REDIS_URL: redis.url } });
+    const rc = await startServerProcess({
+      kind: 'rc',
+      env: { MCPBENCH_TASK_DURATION_MS: '300', MCPBENCH_REDIS_URL: redis.url },
+    });
     started.push(rc);
     const r = await runEngine({
       url: rc.url,

@@ -281,7 +281,14 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
       if (options.load.model === 'closed') await closedModel(options.load);
       else await openModel(options.load);
       // In-flight work finishes (bounded by the request timeout) so nothing is cut mid-request.
-      await Promise.race([Promise.allSettled([...inFlight]), sleep(timeoutMs + 1_000)]);
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise((r) => {
+          grace = setTimeout(r, timeoutMs + 1_000);
+        }),
+      ]);
+      clearTimeout(grace);
     } finally {
       if (progressTimer) clearInterval(progressTimer);
       options.signal?.removeEventListener('abort', onAbort);

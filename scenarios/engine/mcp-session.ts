@@ -92,6 +92,10 @@ export class McpSession {
     return this.sessionId !== undefined;
   }
 
+  private get statefulSession(): boolean {
+    return Boolean(this.sessionId);
+  }
+
   /** Sends one wire request; records latency, replica and transport/HTTP failures. */
   async exchange(
     req: WireRequest,
@@ -150,13 +154,14 @@ export class McpSession {
     const init = await this.exchange(legacyInitialize(id, this.identity));
     if ('failure' in init) return false;
     const sid = init.headers['mcp-session-id'];
-    if (init.status !== 200 || typeof sid !== 'string') {
+    if (init.status !== 200) {
       this.recorder.error('http_status', process.hrtime.bigint());
       return false;
     }
     this.recorder.ok();
-    this.sessionId = sid;
-    const done = await this.exchange(legacyInitialized(sid));
+    // A stateless 2025 server answers without a session id: carry on without one.
+    this.sessionId = typeof sid === 'string' ? sid : '';
+    const done = await this.exchange(legacyInitialized(this.sessionId));
     if ('failure' in done) return false;
     if (done.status >= 300) {
       this.recorder.error('http_status', process.hrtime.bigint());
@@ -171,7 +176,7 @@ export class McpSession {
    * re-initialises (its cost is part of the result) and the request is reported failed.
    */
   async rpc(method: string, params: Record<string, unknown>, intendedNs?: bigint): Promise<RpcOutcome> {
-    if (this.legacy && !this.sessionId) {
+    if (this.legacy && this.sessionId === undefined) {
       this.recorder.lifecycle.reinitialisations++;
       if (!(await this.open())) return { ok: false, status: 0, failure: 'session_lost' };
     }
@@ -183,7 +188,7 @@ export class McpSession {
     const res = await this.exchange(req, intendedNs);
     if ('failure' in res) return { ok: false, status: 0, failure: res.failure };
     const now = process.hrtime.bigint();
-    if (this.legacy && res.status === 404) {
+    if (this.legacy && res.status === 404 && this.statefulSession) {
       this.recorder.error('session_lost', now);
       this.recorder.lifecycle.sessionsLost++;
       this.sessionId = undefined;
@@ -208,7 +213,7 @@ export class McpSession {
 
   /** Legacy: DELETE the session. Then close the connection. */
   async close(): Promise<void> {
-    if (this.legacy && this.sessionId) {
+    if (this.legacy && this.statefulSession && this.sessionId) {
       const res = await this.exchange(legacyDelete(this.sessionId));
       if (!('failure' in res)) {
         if (res.status < 300 || res.status === 404 || res.status === 405) this.recorder.ok();

@@ -47,11 +47,18 @@ export function legacyInitialize(id: number, client: ClientIdentity): WireReques
   };
 }
 
+/** Headers of a request inside a 2025 session (no session id header when the server is stateless). */
+function sessionHeaders(sessionId: string): Record<string, string> {
+  return sessionId
+    ? { ...BASE_HEADERS, 'mcp-session-id': sessionId, 'mcp-protocol-version': LEGACY }
+    : { ...BASE_HEADERS, 'mcp-protocol-version': LEGACY };
+}
+
 export function legacyInitialized(sessionId: string): WireRequest {
   return {
     method: 'POST',
     rpcMethod: 'notifications/initialized',
-    headers: { ...BASE_HEADERS, 'mcp-session-id': sessionId, 'mcp-protocol-version': LEGACY },
+    headers: sessionHeaders(sessionId),
     body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
   };
 }
@@ -66,7 +73,7 @@ export function legacyRequest(
     method: 'POST',
     rpcMethod: method,
     id,
-    headers: { ...BASE_HEADERS, 'mcp-session-id': sessionId, 'mcp-protocol-version': LEGACY },
+    headers: sessionHeaders(sessionId),
     body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
   };
 }

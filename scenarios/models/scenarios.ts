@@ -33,6 +33,8 @@ export interface ScenarioDefinition {
   workflowSteps: number;
   /** share of tasks the agent cancels after its first poll */
   cancelTaskProbability: number;
+  /** fixed arguments for every plain call (for servers whose tools are not ours) */
+  fixedArguments?: Record<string, unknown>;
 }
 
 export type ScenarioParams = Partial<Omit<ScenarioDefinition, 'name' | 'description'>>;

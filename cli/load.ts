@@ -1,0 +1,154 @@
+import { writeFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import * as hdr from 'hdr-histogram-js';
+import ms from 'ms';
+import { startEngine } from '../scenarios/engine/engine.js';
+import type { EngineResult } from '../scenarios/engine/raw-result.js';
+import { SCENARIOS } from '../scenarios/models/scenarios.ts';
+
+function positive(flag: string, integer = true) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(
+        `${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`,
+      );
+    }
+    return n;
+  };
+}
+
+function duration(value: string): number {
+  const n = ms(value as ms.StringValue);
+  if (typeof n !== 'number' || !(n > 0))
+    throw new InvalidArgumentError(`--duration: "${value}" is not a duration (try 30s, 2m)`);
+  return n;
+}
+
+function jsonObject(value: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(value);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new InvalidArgumentError(`--arguments must be a JSON object, got ${value}`);
+}
+
+const fmtMs = (us: number) => (us / 1000).toFixed(2).padStart(9);
+
+/** Per-method latency and the errors by class, as a plain-text table. */
+export function describeResult(r: EngineResult): string {
+  const lines: string[] = [];
+  lines.push(
+    `${r.target.url} (${r.target.protocol}), scenario ${r.scenario}, ${(r.durationMs / 1000).toFixed(1)} s`,
+  );
+  lines.push(
+    `${'method'.padEnd(28)} ${'count'.padStart(8)} ${'p50 ms'.padStart(9)} ${'p90 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'max ms'.padStart(9)}`,
+  );
+  for (const [key, encoded] of Object.entries(r.histograms).sort()) {
+    if (!key.startsWith('method:') && key !== 'request' && key !== 'request:corrected' && key !== 'turn')
+      continue;
+    const h = hdr.decodeFromCompressedBase64(encoded);
+    lines.push(
+      `${key.replace(/^method:/, '').padEnd(28)} ${String(h.totalCount).padStart(8)} ${fmtMs(h.getValueAtPercentile(50))} ${fmtMs(h.getValueAtPercentile(90))} ${fmtMs(h.getValueAtPercentile(99))} ${fmtMs(h.maxValue)}`,
+    );
+    h.destroy();
+  }
+  const errors = Object.entries(r.errors).filter(([, n]) => n > 0);
+  lines.push(
+    `requests ${r.counts.requests}, ${(r.counts.requests / (r.durationMs / 1000)).toFixed(0)}/s, errors ${r.counts.errors}` +
+      (errors.length ? ` (${errors.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''),
+  );
+  const replicas = Object.entries(r.perReplica);
+  if (replicas.length) lines.push(`replicas: ${replicas.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (r.engineFaults.notes.length) lines.push(`load generator: ${r.engineFaults.notes.join('; ')}`);
+  return lines.join('\n');
+}
+
+/** `mcpbench load`: drive any MCP server (ours or not) and print per-method latency and errors. */
+export function registerLoadCommand(program: Command): void {
+  program
+    .command('load')
+    .description('drive agent-like traffic at any MCP server (Streamable HTTP) and report latency and errors')
+    .requiredOption('--url <url>', 'the MCP endpoint, e.g. http://127.0.0.1:8080/mcp')
+    .addOption(
+      new Option('--protocol <version>', 'protocol era (auto probes server/discover)')
+        .choices(['auto', '2025-11-25', '2026-07-28'])
+        .default('auto'),
+    )
+    .addOption(
+      new Option('--scenario <name>', 'workload model').choices(Object.keys(SCENARIOS)).default('calls'),
+    )
+    .option(
+      '--rate <n>',
+      'open model: arrivals per second (sessions, or requests with --scenario calls)',
+      positive('--rate', false),
+    )
+    .option('--agents <n>', 'closed model: concurrent agents (default 10)', positive('--agents'))
+    .option('--duration <d>', 'how long to drive load', duration, 10_000)
+    .option('--seed <n>', 'seed of the simulated agents', positive('--seed'), 1)
+    .option('--tool <name>', 'tool the plain calls use (for servers whose tools are not ours)')
+    .option('--arguments <json>', 'arguments of every plain call, as a JSON object', jsonObject)
+    .option(
+      '--source-addresses <n>',
+      'spread clients over this many loopback source addresses (127.0.0.10...)',
+      positive('--source-addresses'),
+    )
+    .option('--json', 'print the raw engine result (JSON) on stdout; no progress line')
+    .option('--out <file>', 'also write the raw engine result to this file')
+    .action(async (opts: Record<string, unknown>) => {
+      if (opts.rate !== undefined && opts.agents !== undefined)
+        program.error('mcpbench load: give --rate or --agents, not both', { exitCode: 2 });
+      try {
+        new URL(String(opts.url));
+      } catch {
+        program.error(`mcpbench load: --url "${opts.url}" is not a URL`, { exitCode: 2 });
+      }
+      const controller = new AbortController();
+      const onSignal = () => controller.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const tty = process.stderr.isTTY && !opts.json;
+      const scenarioParams: Record<string, unknown> = {};
+      if (opts.tool) scenarioParams.tools = [opts.tool];
+      if (opts.arguments) scenarioParams.fixedArguments = opts.arguments;
+      try {
+        const handle = await startEngine({
+          url: String(opts.url),
+          protocol: opts.protocol as 'auto',
+          scenario: String(opts.scenario),
+          scenarioParams,
+          load:
+            opts.rate !== undefined
+              ? {
+                  model: 'open',
+                  rate: Number(opts.rate),
+                  unit: opts.scenario === 'calls' ? 'requests' : 'sessions',
+                }
+              : { model: 'closed', agents: Number(opts.agents ?? 10) },
+          durationMs: Number(opts.duration),
+          seed: Number(opts.seed),
+          sourceAddresses: opts.sourceAddresses as number | undefined,
+          signal: controller.signal,
+          onProgress: tty
+            ? (p) =>
+                process.stderr.write(
+                  `\r\x1b[2K${(p.elapsedMs / 1000).toFixed(0)}s  ${p.requests} requests  ${p.errors} errors  ${p.ratePerSecond}/s  p50 ${(p.p50Us / 1000).toFixed(2)} ms  p99 ${(p.p99Us / 1000).toFixed(2)} ms`,
+                )
+            : undefined,
+        });
+        const result = await handle.result;
+        if (tty) process.stderr.write('\r\x1b[2K');
+        if (opts.out) await writeFile(String(opts.out), JSON.stringify(result));
+        if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        else process.stdout.write(`${describeResult(result)}\n`);
+        if (controller.signal.aborted) process.exitCode = 130;
+      } catch (err) {
+        program.error(`mcpbench load: ${(err as Error).message}`, { exitCode: 1 });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}
