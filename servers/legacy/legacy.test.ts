@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,5 +119,73 @@ describe('legacy server (2025-11-25, sessions)', () => {
     expect(JSON.stringify(stolen.content)).toContain('not open in this session');
     await one.client.close();
     await two.client.close();
+  });
+});
+
+describe('legacy server: session store edge cases', () => {
+  it('with the Redis store, a session ended on one replica is gone on every replica', async () => {
+    const env = { MCPBENCH_STORE: 'redis', MCPBENCH_REDIS_URL: redis.url };
+    const a = await server(env);
+    const b = await server(env);
+    const { client, transport } = await connect(a.url);
+    const sessionId = transport.sessionId as string;
+    // b builds its own copy of the session, then a ends it
+    expect((await post(b.url, sessionId, { jsonrpc: '2.0', id: 1, method: 'tools/list' })).status).toBe(200);
+    await transport.terminateSession();
+    const afterOnB = await post(b.url, sessionId, { jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    expect(afterOnB.status).toBe(404);
+    const unknown = await post(b.url, randomUUID(), { jsonrpc: '2.0', id: 3, method: 'tools/list' });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: number } }).error.code).toBe(-32001);
+    await client.close();
+  });
+
+  it('serves SSE streams when JSON responses are switched off', async () => {
+    const a = await server({ MCPBENCH_LEGACY_JSON_RESPONSE: 'false' });
+    const { client, transport } = await connect(a.url);
+    const res = await post(a.url, transport.sessionId as string, {
+      jsonrpc: '2.0',
+      id: 5,
+      method: 'tools/list',
+    });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    expect(await res.text()).toContain('"sync_app"');
+    const result = await client.callTool({ name: 'scan_policy', arguments: { target: 'x' } });
+    expect(result.isError).toBeFalsy();
+    await client.close();
+  });
+
+  it('bounds the number of live sessions: beyond the cap the least recently used one ends', async () => {
+    const a = await server({ MCPBENCH_LEGACY_MAX_SESSIONS: '2' });
+    const one = await connect(a.url);
+    const two = await connect(a.url);
+    await one.client.listTools(); // one is now more recent than two
+    const three = await connect(a.url);
+    const id = (c: { transport: StreamableHTTPClientTransport }) => c.transport.sessionId as string;
+    const list = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
+    expect((await post(a.url, id(two), list)).status).toBe(404);
+    expect((await post(a.url, id(one), list)).status).toBe(200);
+    expect((await post(a.url, id(three), list)).status).toBe(200);
+    for (const c of [one, two, three]) await c.client.close();
+  });
+
+  it('is not ready while its Redis is down, and refuses a bad legacy setting naming the variable', async () => {
+    const own = await startRedis();
+    try {
+      const a = await server({ MCPBENCH_STORE: 'redis', MCPBENCH_REDIS_URL: own.url });
+      expect((await fetch(`${a.baseUrl}/readyz`)).status).toBe(200);
+      await own.stop();
+      let status = 200;
+      for (let i = 0; i < 100 && status === 200; i++) {
+        status = (await fetch(`${a.baseUrl}/readyz`)).status;
+        if (status === 200) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(status).toBe(503);
+    } finally {
+      await own.stop();
+    }
+    await expect(server({ MCPBENCH_LEGACY_MAX_SESSIONS: 'lots' })).rejects.toThrow(
+      /MCPBENCH_LEGACY_MAX_SESSIONS/,
+    );
   });
 });

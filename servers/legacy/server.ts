@@ -8,6 +8,7 @@ import {
   isInitializeRequest,
   ListToolsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { buildCatalogue, describeToolResult, performToolWork, type ToolSpec } from '../common/catalogue.js';
 import type { ServerConfig } from '../common/config.js';
 import type { McpEndpoint } from '../common/http-shell.js';
@@ -33,14 +34,58 @@ import {
  *   session id / initialised flag and the server's client info / capabilities — the exact state
  *   `initialize` would have left (guarded by a test that fails if the SDK's internals move).
  *
+ *   A locally cached session is checked against Redis on every request (one EXPIRE, which also
+ *   extends its TTL), so a session ended on one replica is gone on all of them.
+ *
+ * Memory is bounded: sessions idle for MCPBENCH_LEGACY_SESSION_IDLE_MS (default 10 min) are closed,
+ * and beyond MCPBENCH_LEGACY_MAX_SESSIONS (default 10000) the least recently used one is. With the
+ * memory store that ends the session (the client gets 404 and re-initialises); with Redis only the
+ * local copy goes. Responses are JSON by default; MCPBENCH_LEGACY_JSON_RESPONSE=false serves SSE
+ * streams instead. Readiness follows the Redis connection when the store is Redis.
+ *
  * Tools: the shared catalogue; `open_workspace` returns a workspace id bound to the session,
  * `workspace_exec` / `close_workspace` refuse an id the session did not open. `long_operation` has no
  * Tasks on this protocol revision: it runs synchronously for MCPBENCH_TASK_DURATION_MS.
  */
 
 const PROTOCOL_VERSION = '2025-11-25';
-const IDLE_SESSION_MS = 10 * 60_000;
 const SESSION_TTL_SECONDS = 30 * 60;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Legacy-only settings, from MCPBENCH_LEGACY_* variables (errors name the variable). */
+const LegacyEnvSchema = z.object({
+  MCPBENCH_LEGACY_JSON_RESPONSE: z.enum(['true', 'false']).default('true'),
+  MCPBENCH_LEGACY_SESSION_IDLE_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(10 * 60_000),
+  MCPBENCH_LEGACY_MAX_SESSIONS: z.coerce.number().int().min(1).default(10_000),
+});
+
+export interface LegacyOptions {
+  jsonResponse: boolean;
+  sessionIdleMs: number;
+  maxSessions: number;
+}
+
+export function loadLegacyOptions(env: NodeJS.ProcessEnv = process.env): LegacyOptions {
+  const raw = Object.fromEntries(
+    Object.keys(LegacyEnvSchema.shape)
+      .filter((k) => env[k] !== undefined && env[k] !== '')
+      .map((k) => [k, env[k]]),
+  );
+  const parsed = LegacyEnvSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+    throw new Error(`invalid server configuration: ${problems.join('; ')}`);
+  }
+  return {
+    jsonResponse: parsed.data.MCPBENCH_LEGACY_JSON_RESPONSE === 'true',
+    sessionIdleMs: parsed.data.MCPBENCH_LEGACY_SESSION_IDLE_MS,
+    maxSessions: parsed.data.MCPBENCH_LEGACY_MAX_SESSIONS,
+  };
+}
 
 interface LiveSession {
   transport: StreamableHTTPServerTransport;
@@ -62,11 +107,10 @@ function jsonRpcError(res: ServerResponse, status: number, code: number, message
   res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } }));
 }
 
-function containsInitialize(body: unknown): boolean {
-  return Array.isArray(body) ? body.some((m) => isInitializeRequest(m)) : isInitializeRequest(body);
-}
-
-export async function createLegacyEndpoint(config: ServerConfig): Promise<McpEndpoint> {
+export async function createLegacyEndpoint(
+  config: ServerConfig,
+  options: LegacyOptions = loadLegacyOptions(),
+): Promise<McpEndpoint> {
   const catalogue = buildCatalogue(config.catalogueSize);
   const byName = new Map(catalogue.map((t) => [t.name, t]));
   const toolList = catalogue.map(({ name, title, description, inputSchema }) => ({
@@ -79,8 +123,27 @@ export async function createLegacyEndpoint(config: ServerConfig): Promise<McpEnd
     config.store === 'redis'
       ? new RedisSessionStore(config.redisUrl, SESSION_TTL_SECONDS)
       : new MemorySessionStore();
+  /** Live sessions in least-recently-used order (a request moves its session to the end). */
   const sessions = new Map<string, LiveSession>();
-  const jsonResponse = process.env.MCPBENCH_LEGACY_JSON_RESPONSE !== 'false';
+  /** Sessions being rebuilt from the store, so concurrent first requests share one rebuild. */
+  const resuming = new Map<string, Promise<LiveSession | null>>();
+  const { jsonResponse } = options;
+
+  /** Closes a session's local transport; with the memory store that ends the session itself. */
+  function evict(id: string, live: LiveSession): void {
+    if (sessions.get(id) === live) sessions.delete(id);
+    live.transport.close().catch(() => {});
+    if (store.kind === 'memory') store.delete(id).catch(() => {});
+  }
+
+  function remember(id: string, live: LiveSession): void {
+    sessions.delete(id);
+    sessions.set(id, live);
+    while (sessions.size > options.maxSessions) {
+      const [oldestId, oldest] = sessions.entries().next().value as [string, LiveSession];
+      evict(oldestId, oldest);
+    }
+  }
 
   const text = (t: string, isError = false): CallToolResult => ({
     content: [{ type: 'text', text: t }],
@@ -141,33 +204,30 @@ export async function createLegacyEndpoint(config: ServerConfig): Promise<McpEnd
     return server;
   }
 
-  async function openSession(existing?: { id: string; meta: SessionMeta }): Promise<LiveSession> {
+  /**
+   * A new session (`fresh`: its id is already saved in the store) or one rebuilt from the store
+   * (`existing`). Saving before the transport sees `initialize` matters with Redis: the client's
+   * next request (notifications/initialized) may reach another replica at once.
+   */
+  async function openSession(
+    session: { fresh: string } | { existing: { id: string; meta: SessionMeta } },
+  ): Promise<LiveSession> {
+    const existing = 'existing' in session ? session.existing : undefined;
+    const id = 'fresh' in session ? session.fresh : session.existing.id;
     let live: LiveSession | undefined;
     const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => existing?.id ?? randomUUID(),
+      sessionIdGenerator: () => id,
       enableJsonResponse: jsonResponse,
-      onsessioninitialized: (id) => {
-        if (live) sessions.set(id, live);
+      onsessioninitialized: (sid) => {
+        if (live) remember(sid, live);
       },
-      onsessionclosed: async (id) => {
-        sessions.delete(id);
-        await store.delete(id).catch(() => {});
+      onsessionclosed: async (sid) => {
+        sessions.delete(sid);
+        await store.delete(sid).catch(() => {});
       },
     });
     const server = newServer();
     live = { transport, server, lastUsed: Date.now() };
-    server.oninitialized = () => {
-      const id = transport.sessionId;
-      if (!id) return;
-      const meta: SessionMeta = {
-        protocolVersion: PROTOCOL_VERSION,
-        clientInfo: server.getClientVersion() ?? null,
-        capabilities: (server.getClientCapabilities() ?? {}) as Record<string, unknown>,
-        createdAt: Date.now(),
-        workspaces: [],
-      };
-      store.save(id, meta).catch(() => {});
-    };
     transport.onclose = () => {
       const id = transport.sessionId;
       if (id && sessions.get(id) === live) sessions.delete(id);
@@ -183,20 +243,32 @@ export async function createLegacyEndpoint(config: ServerConfig): Promise<McpEnd
       inner._initialized = true;
       srv._clientCapabilities = existing.meta.capabilities;
       if (existing.meta.clientInfo) srv._clientVersion = existing.meta.clientInfo;
-      sessions.set(existing.id, live);
+      remember(existing.id, live);
     }
     return live;
   }
 
-  const sweeper = setInterval(() => {
-    const cutoff = Date.now() - IDLE_SESSION_MS;
-    for (const [id, s] of sessions) {
-      if (s.lastUsed < cutoff) {
-        sessions.delete(id);
-        s.transport.close().catch(() => {});
-      }
+  /** Loads a session this replica has not seen from the store and rebuilds it; null if unknown. */
+  function resume(id: string): Promise<LiveSession | null> {
+    let pending = resuming.get(id);
+    if (!pending) {
+      pending = (async () => {
+        const meta = await store.load(id);
+        if (!meta) return null;
+        return sessions.get(id) ?? (await openSession({ existing: { id, meta } }));
+      })().finally(() => resuming.delete(id));
+      resuming.set(id, pending);
     }
-  }, 30_000);
+    return pending;
+  }
+
+  const sweeper = setInterval(
+    () => {
+      const cutoff = Date.now() - options.sessionIdleMs;
+      for (const [id, s] of sessions) if (s.lastUsed < cutoff) evict(id, s);
+    },
+    Math.min(30_000, options.sessionIdleMs),
+  );
   sweeper.unref();
 
   return {
@@ -205,24 +277,42 @@ export async function createLegacyEndpoint(config: ServerConfig): Promise<McpEnd
       const sessionId = Array.isArray(header) ? header[0] : header;
       if (sessionId) {
         let live = sessions.get(sessionId);
-        if (!live && store.kind === 'redis' && /^[0-9a-f-]{36}$/.test(sessionId)) {
-          let meta: SessionMeta | null = null;
+        if (store.kind === 'redis' && UUID.test(sessionId)) {
           try {
-            meta = await store.load(sessionId);
+            if (!live) live = (await resume(sessionId)) ?? undefined;
+            else if (!(await store.touch(sessionId))) {
+              // Ended (DELETE on another replica) or expired: drop the stale local copy.
+              evict(sessionId, live);
+              live = undefined;
+            }
           } catch {
             return jsonRpcError(res, 503, -32000, 'Session store unavailable');
           }
-          if (meta) live = sessions.get(sessionId) ?? (await openSession({ id: sessionId, meta }));
         }
         if (!live) return jsonRpcError(res, 404, -32001, 'Session not found');
         live.lastUsed = Date.now();
-        if (store.kind === 'redis') store.touch(sessionId).catch(() => {});
+        remember(sessionId, live);
         await live.transport.handleRequest(req, res, body);
         return;
       }
-      if (req.method === 'POST' && containsInitialize(body)) {
-        const live = await openSession();
+      if (req.method === 'POST' && isInitializeRequest(body)) {
+        const id = randomUUID();
+        const meta: SessionMeta = {
+          protocolVersion: PROTOCOL_VERSION,
+          clientInfo: { name: body.params.clientInfo.name, version: body.params.clientInfo.version },
+          capabilities: body.params.capabilities as Record<string, unknown>,
+          createdAt: Date.now(),
+          workspaces: [],
+        };
+        try {
+          await store.save(id, meta);
+        } catch {
+          return jsonRpcError(res, 503, -32000, 'Session store unavailable');
+        }
+        const live = await openSession({ fresh: id });
         await live.transport.handleRequest(req, res, body);
+        // The transport refused the initialize (e.g. a bad Accept header): no session after all.
+        if (!sessions.has(id)) await store.delete(id).catch(() => {});
         return;
       }
       if (req.method === 'POST' || req.method === 'GET' || req.method === 'DELETE') {
@@ -231,9 +321,8 @@ export async function createLegacyEndpoint(config: ServerConfig): Promise<McpEnd
       res.setHeader('allow', 'GET, POST, DELETE');
       return jsonRpcError(res, 405, -32000, 'Method not allowed');
     },
-    // Readiness does not follow Redis: a replica keeps serving the sessions it holds through a store
-    // outage (and refuses the ones it would have to load), which is what the pod-kill experiment measures.
-    ready: () => true,
+    // With the Redis store every request consults Redis, so a replica without it cannot serve: not ready.
+    ready: () => store.ready(),
     async close() {
       clearInterval(sweeper);
       await Promise.allSettled([...sessions.values()].map((s) => s.transport.close()));
