@@ -50,6 +50,21 @@ function jsonRpcError(res: ServerResponse, status: number, code: number, message
   res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } }));
 }
 
+/**
+ * An allowed origin matches exactly, or, when it names no port (`http://localhost`), matches that
+ * scheme and host on any port: browsers send the port (`http://localhost:3000`).
+ */
+export function originAllowed(origin: string, allowed: readonly string[]): boolean {
+  if (allowed.includes(origin)) return true;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  return url.port !== '' && allowed.includes(`${url.protocol}//${url.hostname}`);
+}
+
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(value));
@@ -119,7 +134,7 @@ export async function startHttpShell(
     if (path !== MCP_PATH) return sendJson(res, 404, { error: 'not found' });
 
     const origin = req.headers.origin;
-    if (origin && !config.allowedOrigins.includes(origin)) {
+    if (origin && !originAllowed(origin, config.allowedOrigins)) {
       return jsonRpcError(res, 403, -32000, `Forbidden: origin ${origin} is not allowed`);
     }
 
