@@ -189,3 +189,34 @@ describe('legacy server: session store edge cases', () => {
     );
   });
 });
+
+describe('legacy server: request ids', () => {
+  it('refuses a request whose id is still in flight in the same session, and answers the first', async () => {
+    const a = await server({ MCPBENCH_TASK_DURATION_MS: '1500' });
+    const { client, transport } = await connect(a.url);
+    const sessionId = transport.sessionId as string;
+    const slow = {
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'long_operation', arguments: { operation: 'build' } },
+    };
+    const first = post(a.url, sessionId, slow);
+    // wait until the server has read the first request (counted per method once parsed)
+    for (let i = 0; i < 200; i++) {
+      const m = (await (await fetch(`${a.baseUrl}/metrics`)).json()) as { byMethod: Record<string, number> };
+      if ((m.byMethod['tools/call'] ?? 0) >= 1) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const dup = await post(a.url, sessionId, { jsonrpc: '2.0', id: 7, method: 'tools/list' });
+    expect(dup.status).toBe(400);
+    expect(((await dup.json()) as { error: { code: number } }).error.code).toBe(-32600);
+    // biome-ignore lint/suspicious/noExplicitAny: a JSON-RPC body under test
+    const body = (await (await first).json()) as any;
+    expect(body.id).toBe(7);
+    expect(body.result.content[0].text).toContain('operation build completed');
+    // once answered, the id may be used again
+    expect((await post(a.url, sessionId, { jsonrpc: '2.0', id: 7, method: 'tools/list' })).status).toBe(200);
+    await client.close();
+  });
+});

@@ -91,6 +91,8 @@ interface LiveSession {
   transport: StreamableHTTPServerTransport;
   server: Server;
   lastUsed: number;
+  /** JSON-RPC ids of this session's requests still being answered (see `claimIds`). */
+  inflight: Set<string>;
 }
 
 interface TransportInternals {
@@ -99,6 +101,19 @@ interface TransportInternals {
 interface ServerInternals {
   _clientCapabilities?: Record<string, unknown>;
   _clientVersion?: { name: string; version: string };
+}
+
+/** Ids of the JSON-RPC requests (not notifications or responses) in a body, typed so 1 ≠ "1". */
+function requestIds(body: unknown): string[] {
+  const messages = Array.isArray(body) ? body : [body];
+  const ids: string[] = [];
+  for (const m of messages) {
+    if (m && typeof m === 'object' && 'method' in m && 'id' in m) {
+      const id = (m as { id: unknown }).id;
+      if (typeof id === 'string' || typeof id === 'number') ids.push(`${typeof id}:${id}`);
+    }
+  }
+  return ids;
 }
 
 function jsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
@@ -227,7 +242,7 @@ export async function createLegacyEndpoint(
       },
     });
     const server = newServer();
-    live = { transport, server, lastUsed: Date.now() };
+    live = { transport, server, lastUsed: Date.now(), inflight: new Set() };
     transport.onclose = () => {
       const id = transport.sessionId;
       if (id && sessions.get(id) === live) sessions.delete(id);
@@ -292,6 +307,19 @@ export async function createLegacyEndpoint(
         if (!live) return jsonRpcError(res, 404, -32001, 'Session not found');
         live.lastUsed = Date.now();
         remember(sessionId, live);
+        // The SDK transport routes a response by its JSON-RPC id: a second request reusing an id that is
+        // still in flight would take the first one's answer and leave the other hanging. Refuse it.
+        const ids = requestIds(body);
+        const inflight = live.inflight;
+        if (ids.some((id) => inflight.has(id)) || new Set(ids).size !== ids.length) {
+          return jsonRpcError(res, 400, -32600, 'Invalid Request: request id already in use in this session');
+        }
+        for (const id of ids) inflight.add(id);
+        if (ids.length) {
+          res.once('close', () => {
+            for (const id of ids) inflight.delete(id);
+          });
+        }
         await live.transport.handleRequest(req, res, body);
         return;
       }
