@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerClusterCommand } from './cluster.js';
 import { registerLoadCommand } from './load.js';
 import { registerReportCommand } from './report.js';
 import { registerRunCommand } from './run.js';
@@ -21,5 +22,6 @@ registerRunCommand(program);
 registerLoadCommand(program);
 registerReportCommand(program);
 registerServeCommand(program);
+registerClusterCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,201 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { KubeProvider } from '../kube/provider.js';
+import type { ClusterEvent, ClusterProvider, VariantHandle, VariantName, VariantSpec } from '../provider.js';
+
+/**
+ * kind: a one-node Kubernetes cluster in a Docker container, built entirely offline by
+ * cluster/offline/build.sh (node image mcpbench/kind-node:<version> with every control-plane image
+ * pre-loaded). The cluster is ours, so creating it, loading our images into it and installing
+ * metrics-server (cluster-scoped objects) is fine here; the variants themselves go through the kube
+ * provider into their own namespace, with their Services as NodePorts that kind-config.yaml publishes
+ * on 127.0.0.1 only.
+ */
+
+const run = promisify(execFile);
+
+// From dist/cluster/kind/ or cluster/kind/: the repository root is two levels up either way.
+const ROOT = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/cluster/') ? '../../../' : '../../', import.meta.url),
+);
+const VERSIONS = (() => {
+  const text = readFileSync(`${ROOT}cluster/offline/versions.env`, 'utf8');
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m?.[1] && m[2] !== undefined) out[m[1]] = m[2];
+  }
+  return out;
+})();
+
+export const KIND_NODE_PORTS: Record<VariantName, number> = {
+  'legacy-sticky': 30081,
+  'legacy-redis': 30082,
+  rc: 30083,
+};
+
+export interface KindOptions {
+  clusterName?: string;
+  /** Keep the kind cluster on down() (only the namespace is deleted). */
+  keep?: boolean;
+  nodeImage?: string;
+  image?: string;
+  redisImage?: string;
+  kubeconfig?: string;
+  log?: (line: string) => void;
+}
+
+export function kindPaths(opts: KindOptions = {}) {
+  return {
+    kind: existsSync(`${ROOT}.cache/offline/bin/kind`) ? `${ROOT}.cache/offline/bin/kind` : 'kind',
+    config: `${ROOT}cluster/kind/kind-config.yaml`,
+    kubeconfig: opts.kubeconfig ?? `${ROOT}.cache/kind/kubeconfig`,
+    clusterName: opts.clusterName ?? 'mcpbench',
+    nodeImage: opts.nodeImage ?? `mcpbench/kind-node:${VERSIONS.K8S_VERSION}`,
+    image: opts.image ?? 'mcpbench/server:dev',
+    redisImage: opts.redisImage ?? 'mcpbench/redis:dev',
+    metricsServerImage: `registry.k8s.io/metrics-server/metrics-server:${VERSIONS.METRICS_SERVER_VERSION}`,
+  };
+}
+
+/** Why kind cannot run here, or null when it can (for tests that skip with a reason). */
+export async function kindUnavailable(opts: KindOptions = {}): Promise<string | null> {
+  const p = kindPaths(opts);
+  try {
+    await run(p.kind, ['version']);
+  } catch {
+    return `no kind binary (run: npm run cluster:build-offline)`;
+  }
+  try {
+    await run('docker', ['image', 'inspect', p.nodeImage]);
+  } catch {
+    return `no node image ${p.nodeImage} in the local Docker engine (run: npm run cluster:build-offline)`;
+  }
+  return null;
+}
+
+async function clusterExists(kind: string, name: string): Promise<boolean> {
+  const { stdout } = await run(kind, ['get', 'clusters']);
+  return stdout.split('\n').includes(name);
+}
+
+/** Creates the kind cluster (if missing), loads our images, installs metrics-server. Idempotent. */
+export async function kindClusterUp(
+  opts: KindOptions = {},
+): Promise<{ kubeconfig: string; created: boolean }> {
+  const p = kindPaths(opts);
+  const log = opts.log ?? (() => {});
+  mkdirSync(`${ROOT}.cache/kind`, { recursive: true });
+  let created = false;
+  if (!(await clusterExists(p.kind, p.clusterName))) {
+    log(`kind create cluster --name ${p.clusterName} --image ${p.nodeImage}`);
+    await run(
+      p.kind,
+      [
+        'create',
+        'cluster',
+        '--name',
+        p.clusterName,
+        '--image',
+        p.nodeImage,
+        '--config',
+        p.config,
+        '--kubeconfig',
+        p.kubeconfig,
+        '--wait',
+        '180s',
+      ],
+      { maxBuffer: 16 << 20 },
+    );
+    created = true;
+  } else {
+    await run(p.kind, ['export', 'kubeconfig', '--name', p.clusterName, '--kubeconfig', p.kubeconfig]);
+  }
+  for (const image of [p.image, p.redisImage]) {
+    log(`kind load docker-image ${image}`);
+    await run(p.kind, ['load', 'docker-image', image, '--name', p.clusterName], { maxBuffer: 16 << 20 });
+  }
+  await installMetricsServer(p.kubeconfig, p.metricsServerImage);
+  return { kubeconfig: p.kubeconfig, created };
+}
+
+export async function kindClusterDown(opts: KindOptions = {}): Promise<void> {
+  const p = kindPaths(opts);
+  if (await clusterExists(p.kind, p.clusterName)) {
+    await run(p.kind, ['delete', 'cluster', '--name', p.clusterName, '--kubeconfig', p.kubeconfig]);
+  }
+}
+
+async function installMetricsServer(kubeconfig: string, image: string): Promise<void> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const api = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const text = readFileSync(`${ROOT}cluster/kind/metrics-server.yaml`, 'utf8').replaceAll(
+    /\$\{METRICS_SERVER_IMAGE\}/g,
+    image,
+  );
+  for (const doc of parseAllDocuments(text)) {
+    const obj = doc.toJS() as k8s.KubernetesObject;
+    await api.patch(obj, undefined, undefined, 'mcpbench', true, k8s.PatchStrategy.ServerSideApply);
+  }
+}
+
+class KindProvider implements ClusterProvider {
+  readonly name = 'kind' as const;
+  private kube: KubeProvider | undefined;
+  private readonly pending: Array<(e: ClusterEvent) => void> = [];
+  private readonly unsubs: Array<() => void> = [];
+  private downed = false;
+
+  constructor(private readonly opts: KindOptions) {}
+
+  async kubernetesVersion(): Promise<string | null> {
+    return this.kube ? this.kube.kubernetesVersion() : (VERSIONS.K8S_VERSION ?? null);
+  }
+
+  async up(variants: VariantSpec[]): Promise<Map<VariantName, VariantHandle>> {
+    const why = await kindUnavailable(this.opts);
+    if (why) throw new Error(`--cluster kind: ${why}`);
+    const p = kindPaths(this.opts);
+    const { kubeconfig } = await kindClusterUp(this.opts);
+    this.kube = new KubeProvider({
+      kubeconfig,
+      providerName: 'kind',
+      image: p.image,
+      redisImage: p.redisImage,
+      exposure: { mode: 'nodeport', host: '127.0.0.1', nodePorts: KIND_NODE_PORTS },
+    });
+    for (const l of this.pending) this.unsubs.push(this.kube.onEvent(l));
+    return this.kube.up(variants);
+  }
+
+  killRedis(): Promise<void> {
+    if (!this.kube) throw new Error('kind provider: not up');
+    return this.kube.killRedis();
+  }
+
+  onEvent(listener: (event: ClusterEvent) => void): () => void {
+    this.pending.push(listener);
+    const unsub = this.kube?.onEvent(listener);
+    return () => {
+      const i = this.pending.indexOf(listener);
+      if (i >= 0) this.pending.splice(i, 1);
+      unsub?.();
+    };
+  }
+
+  async down(): Promise<void> {
+    if (this.downed) return;
+    this.downed = true;
+    await this.kube?.down();
+    if (!this.opts.keep) await kindClusterDown(this.opts);
+  }
+}
+
+export function createKindProvider(opts: KindOptions = {}): ClusterProvider {
+  return new KindProvider(opts);
+}

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKindProvider, kindUnavailable } from '../kind/provider.js';
+import { variantSpec } from '../manifests.js';
+import type { ClusterEvent, ClusterProvider, VariantHandle, VariantName } from '../provider.js';
+import { createKubeProvider } from './provider.js';
+
+/**
+ * Against a real cluster: MCPBENCH_KUBECONFIG (+ MCPBENCH_KUBE_CONTEXT) selects an existing cluster
+ * for the kube provider; otherwise the offline-built kind cluster is used when it has been built.
+ * Skips, saying why, when neither is there.
+ */
+const kubeconfig = process.env.MCPBENCH_KUBECONFIG;
+const kindWhy = kubeconfig ? null : await kindUnavailable();
+const skipReason = kubeconfig ? null : kindWhy;
+if (skipReason) console.warn(`cluster tests skipped: ${skipReason}`);
+
+describe.skipIf(skipReason !== null)(`provider on a real cluster (${kubeconfig ? 'kube' : 'kind'})`, () => {
+  let provider: ClusterProvider;
+  let handles: Map<VariantName, VariantHandle>;
+  const events: ClusterEvent[] = [];
+
+  beforeAll(async () => {
+    provider = kubeconfig
+      ? createKubeProvider({ kubeconfig, context: process.env.MCPBENCH_KUBE_CONTEXT })
+      : createKindProvider({ keep: process.env.MCPBENCH_KEEP_KIND === '1' });
+    provider.onEvent((e) => events.push(e));
+    handles = await provider.up([
+      variantSpec('rc', { replicas: 2 }),
+      variantSpec('legacy-sticky', { replicas: 1 }),
+    ]);
+  });
+  afterAll(async () => {
+    await provider?.down();
+  });
+
+  async function replicaOf(url: string): Promise<string | null> {
+    const res = await fetch(url.replace(/\/mcp$/, '/healthz'));
+    expect(res.status).toBe(200);
+    return res.headers.get('x-mcpbench-replica');
+  }
+
+  it('reports its Kubernetes version', async () => {
+    expect(await provider.kubernetesVersion()).toMatch(/^v1\.\d+/);
+  });
+
+  it('serves every variant through its Service on loopback, spread over the ready pods', async () => {
+    const rc = handles.get('rc');
+    expect(rc?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const seen = new Set<string | null>();
+    for (let i = 0; i < 30; i++) seen.add(await replicaOf(rc?.url ?? ''));
+    const pods = (await rc?.replicas())?.filter((r) => r.ready).map((r) => r.name);
+    expect(pods).toHaveLength(2);
+    for (const s of seen) expect(pods).toContain(s);
+    expect(await replicaOf(handles.get('legacy-sticky')?.url ?? '')).toBeTruthy();
+  });
+
+  it('kills a pod and the Deployment replaces it', async () => {
+    const rc = handles.get('rc') as VariantHandle;
+    const victim = await rc.killReplica();
+    await expect
+      .poll(async () => (await rc.replicas()).filter((r) => r.ready && r.name !== victim).length, {
+        timeout: 120_000,
+        interval: 1_000,
+      })
+      .toBe(2);
+    expect(events.some((e) => e.kind === 'pod-killed' && e.detail.pod === victim)).toBe(true);
+  });
+
+  it('rolls out a new pod template and waits for it', async () => {
+    const rc = handles.get('rc') as VariantHandle;
+    const before = new Set((await rc.replicas()).map((r) => r.name));
+    await rc.rollout();
+    const after = (await rc.replicas()).filter((r) => r.phase !== 'terminating');
+    expect(after).toHaveLength(2);
+    for (const r of after) expect(before.has(r.name)).toBe(false);
+    expect(events.filter((e) => e.kind === 'rollout-end')).toHaveLength(1);
+  });
+
+  it('scales a Deployment', async () => {
+    const rc = handles.get('rc') as VariantHandle;
+    await rc.scale(3);
+    expect(await rc.desiredReplicas()).toBe(3);
+    await expect
+      .poll(async () => (await rc.replicas()).filter((r) => r.ready).length, {
+        timeout: 120_000,
+        interval: 1_000,
+      })
+      .toBe(3);
+  });
+});

@@ -1,0 +1,470 @@
+import { randomBytes } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import { type K8sObject, redisObjects, variantObjects } from '../manifests.js';
+import type {
+  ClusterEvent,
+  ClusterProvider,
+  ReplicaStatus,
+  VariantHandle,
+  VariantName,
+  VariantSpec,
+} from '../provider.js';
+import { PodPortForwarder } from './port-forward.js';
+import { waitFor, watchObjects } from './watch.js';
+
+/**
+ * Runs the variants on a real Kubernetes cluster through its API (kubeconfig): the objects rendered
+ * from cluster/manifests are server-side applied into a namespace of our own, rollouts are waited for
+ * by watching the Deployment, pods and HPAs are watched into ClusterEvents and CPU is read from
+ * metrics.k8s.io. The only cluster-scoped object it ever touches is its own Namespace; anything else
+ * cluster-wide (e.g. installing metrics-server) is the caller's explicit choice (the kind provider).
+ */
+
+export type Exposure =
+  /** Services become NodePorts at fixed ports the caller maps to 127.0.0.1 (kind extraPortMappings). */
+  | { mode: 'nodeport'; host: string; nodePorts: Record<VariantName, number> }
+  /** Per-connection port-forwards through the API server to a ready pod (any cluster, loopback only). */
+  | { mode: 'port-forward' };
+
+export interface KubeProviderOptions {
+  kubeconfig?: string;
+  context?: string;
+  /** Namespace to own; default mcpbench-<random>. Created (labelled) when missing, deleted by down(). */
+  namespace?: string;
+  image?: string;
+  redisImage?: string;
+  exposure?: Exposure;
+  /** Keep the namespace on down() (debugging). */
+  keepNamespace?: boolean;
+  /** Provider name reported to the run (kind reuses this class). */
+  providerName?: 'kube' | 'kind';
+  /** Timeout for any one rollout / readiness wait. */
+  rolloutTimeoutMs?: number;
+  /** How often CPU is read from metrics.k8s.io, ms (metrics-server itself refreshes every 15 s by default). */
+  metricsPollMs?: number;
+}
+
+const PART_OF = { 'app.kubernetes.io/part-of': 'mcpbench' };
+const FIELD_MANAGER = 'mcpbench';
+
+export class KubeProvider implements ClusterProvider {
+  readonly name: 'kube' | 'kind';
+  readonly namespace: string;
+  readonly kc: k8s.KubeConfig;
+  private readonly core: k8s.CoreV1Api;
+  private readonly apps: k8s.AppsV1Api;
+  private readonly objects: k8s.KubernetesObjectApi;
+  private readonly listeners = new Set<(e: ClusterEvent) => void>();
+  private readonly stops: Array<() => void> = [];
+  private readonly forwarders: PodPortForwarder[] = [];
+  private readonly cpu = new Map<string, number>();
+  private readonly specs = new Map<VariantName, VariantSpec>();
+  private downed = false;
+
+  constructor(private readonly opts: KubeProviderOptions = {}) {
+    this.name = opts.providerName ?? 'kube';
+    this.kc = new k8s.KubeConfig();
+    if (opts.kubeconfig) this.kc.loadFromFile(opts.kubeconfig);
+    else this.kc.loadFromDefault();
+    if (opts.context) this.kc.setCurrentContext(opts.context);
+    this.namespace = opts.namespace ?? `mcpbench-${randomBytes(3).toString('hex')}`;
+    this.core = this.kc.makeApiClient(k8s.CoreV1Api);
+    this.apps = this.kc.makeApiClient(k8s.AppsV1Api);
+    this.objects = k8s.KubernetesObjectApi.makeApiClient(this.kc);
+  }
+
+  private get timeoutMs(): number {
+    return this.opts.rolloutTimeoutMs ?? 180_000;
+  }
+
+  async kubernetesVersion(): Promise<string | null> {
+    try {
+      const v = await this.kc.makeApiClient(k8s.VersionApi).getCode();
+      return v.gitVersion;
+    } catch {
+      return null;
+    }
+  }
+
+  onEvent(listener: (event: ClusterEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(
+    variant: ClusterEvent['variant'],
+    kind: ClusterEvent['kind'],
+    detail: Record<string, unknown>,
+  ) {
+    const event: ClusterEvent = { atMs: Date.now(), kind, variant, detail };
+    for (const l of this.listeners) l(event);
+  }
+
+  private async ensureNamespace(): Promise<void> {
+    try {
+      await this.core.readNamespace({ name: this.namespace });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await this.core.createNamespace({
+        body: { metadata: { name: this.namespace, labels: { ...PART_OF } } },
+      });
+    }
+  }
+
+  /** Server-side apply into our namespace (idempotent: re-applying the same object is a no-op). */
+  private async apply(obj: K8sObject): Promise<void> {
+    const o = structuredClone(obj);
+    o.metadata = { ...(o.metadata ?? {}), namespace: this.namespace };
+    await this.objects.patch(o, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
+  }
+
+  private exposeService(obj: K8sObject, variant: VariantName): K8sObject {
+    const exposure = this.opts.exposure;
+    if (obj.kind !== 'Service' || exposure?.mode !== 'nodeport') return obj;
+    const o = structuredClone(obj);
+    o.spec.type = 'NodePort';
+    o.spec.ports[0].nodePort = exposure.nodePorts[variant];
+    // Keep the client's address for ClientIP affinity where the node sees it.
+    o.spec.externalTrafficPolicy = 'Local';
+    return o;
+  }
+
+  async up(variants: VariantSpec[]): Promise<Map<VariantName, VariantHandle>> {
+    if (this.downed) throw new Error(`${this.name} provider: already torn down`);
+    await this.ensureNamespace();
+    this.startWatches();
+    if (variants.some((v) => v.redis)) {
+      for (const o of redisObjects(this.opts.redisImage)) await this.apply(o);
+      await this.waitRollout('mcp-redis');
+      this.emit('cluster', 'redis-ready', { namespace: this.namespace });
+    }
+    for (const spec of variants) {
+      if (spec.routing === 'session-hash' || spec.routing === 'mcp-method') {
+        throw new Error(`${spec.name}: routing "${spec.routing}" needs an L7 proxy / Gateway, not installed`);
+      }
+      this.specs.set(spec.name, spec);
+      for (const o of objectsFor(spec, this.opts.image)) await this.apply(this.exposeService(o, spec.name));
+    }
+    await Promise.all(variants.map((s) => this.waitRollout(`mcp-${s.name}`)));
+    const handles = new Map<VariantName, VariantHandle>();
+    for (const spec of variants) handles.set(spec.name, this.handle(spec, await this.urlFor(spec)));
+    return handles;
+  }
+
+  private async urlFor(spec: VariantSpec): Promise<string> {
+    const exposure = this.opts.exposure ?? { mode: 'port-forward' };
+    if (exposure.mode === 'nodeport') {
+      return `http://${exposure.host}:${exposure.nodePorts[spec.name]}/mcp`;
+    }
+    const fwd = new PodPortForwarder(this.kc, this.namespace, `mcpbench/variant=${spec.name}`, 8080, {
+      affinity: spec.routing === 'client-ip' ? 'client-ip' : 'none',
+    });
+    this.forwarders.push(fwd);
+    const port = await fwd.listen();
+    return `http://127.0.0.1:${port}/mcp`;
+  }
+
+  /** Resolves when the Deployment's newest ReplicaSet is fully rolled out and no old pod is left. */
+  private async waitRollout(name: string): Promise<void> {
+    await waitFor(
+      this.kc,
+      `/apis/apps/v1/namespaces/${this.namespace}/deployments`,
+      { fieldSelector: `metadata.name=${name}` },
+      (d: k8s.V1Deployment) => rolledOut(d),
+      this.timeoutMs,
+      `rollout of deployment/${name}`,
+    );
+  }
+
+  private startWatches(): void {
+    if (this.stops.length > 0) return;
+    const ns = this.namespace;
+    const seenReady = new Map<string, boolean>();
+    const seenTerminating = new Set<string>();
+    this.stops.push(
+      watchObjects(this.kc, `/api/v1/namespaces/${ns}/pods`, {}, (phase, pod: k8s.V1Pod) => {
+        const name = pod.metadata?.name ?? '?';
+        const variant = variantOf(pod.metadata?.labels);
+        if (!variant) return;
+        if (phase === 'ADDED' && !seenReady.has(name)) {
+          seenReady.set(name, false);
+          this.emit(variant, 'pod-started', { pod: name, node: pod.spec?.nodeName });
+        }
+        const ready = isPodReady(pod);
+        if (ready && !seenReady.get(name)) this.emit(variant, 'pod-ready', { pod: name });
+        seenReady.set(name, ready);
+        if (pod.metadata?.deletionTimestamp && !seenTerminating.has(name)) {
+          seenTerminating.add(name);
+          this.emit(variant, 'pod-terminating', { pod: name });
+        }
+        if (phase === 'DELETED') {
+          seenReady.delete(name);
+          seenTerminating.delete(name);
+          this.cpu.delete(name);
+          this.emit(variant, 'pod-exited', { pod: name, phase: pod.status?.phase });
+        }
+      }),
+    );
+    const lastReplicas = new Map<string, number>();
+    this.stops.push(
+      watchObjects(this.kc, `/apis/apps/v1/namespaces/${ns}/deployments`, {}, (_p, d: k8s.V1Deployment) => {
+        const variant = variantOf(d.metadata?.labels);
+        const replicas = d.spec?.replicas ?? 0;
+        const name = d.metadata?.name ?? '?';
+        const before = lastReplicas.get(name);
+        lastReplicas.set(name, replicas);
+        if (variant && before !== undefined && before !== replicas) {
+          this.emit(variant, 'replicas-changed', { from: before, to: replicas });
+        }
+      }),
+    );
+    const lastHpa = new Map<string, string>();
+    this.stops.push(
+      watchObjects(
+        this.kc,
+        `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`,
+        {},
+        (_p, h: k8s.V2HorizontalPodAutoscaler) => {
+          const variant = variantOf(h.metadata?.labels);
+          if (!variant) return;
+          const s = h.status;
+          const cpu = s?.currentMetrics?.find((m) => m.type === 'Resource')?.resource?.current;
+          const detail = {
+            current: s?.currentReplicas ?? null,
+            desired: s?.desiredReplicas ?? null,
+            utilisation: cpu?.averageUtilization ?? null,
+            lastScaleTime: s?.lastScaleTime ?? null,
+            reason: s?.conditions?.find((c) => c.type === 'ScalingLimited' || c.type === 'AbleToScale')
+              ?.reason,
+          };
+          const key = JSON.stringify(detail);
+          if (lastHpa.get(h.metadata?.name ?? '') === key) return;
+          lastHpa.set(h.metadata?.name ?? '', key);
+          this.emit(variant, 'hpa-decision', detail);
+        },
+      ),
+    );
+    this.startMetricsPolling();
+  }
+
+  /** metrics.k8s.io has no watch: poll it (metrics-server refreshes every --metric-resolution). */
+  private startMetricsPolling(): void {
+    const metrics = new k8s.Metrics(this.kc);
+    let warned = false;
+    const poll = async () => {
+      try {
+        const list = await metrics.getPodMetrics(this.namespace);
+        for (const item of list.items) {
+          const total = item.containers.reduce((sum, c) => sum + cpuMillicores(c.usage.cpu), 0);
+          this.cpu.set(item.metadata.name, total);
+        }
+      } catch (err) {
+        if (!warned) {
+          warned = true;
+          this.emit('cluster', 'note', { message: `metrics.k8s.io unavailable: ${(err as Error).message}` });
+        }
+      }
+    };
+    const timer = setInterval(() => void poll(), this.opts.metricsPollMs ?? 5_000);
+    timer.unref();
+    void poll();
+    this.stops.push(() => clearInterval(timer));
+  }
+
+  private async podsOf(variant: VariantName): Promise<k8s.V1Pod[]> {
+    const list = await this.core.listNamespacedPod({
+      namespace: this.namespace,
+      labelSelector: `mcpbench/variant=${variant}`,
+    });
+    return list.items;
+  }
+
+  private handle(spec: VariantSpec, url: string): VariantHandle {
+    const deployment = `mcp-${spec.name}`;
+    return {
+      spec,
+      url,
+      rollout: async () => {
+        const d = await this.apps.readNamespacedDeployment({ name: deployment, namespace: this.namespace });
+        const current = Number(d.spec?.template.metadata?.annotations?.['mcpbench/revision'] ?? '1');
+        this.emit(spec.name, 'rollout-start', { revision: current + 1 });
+        const started = Date.now();
+        await this.apps.patchNamespacedDeployment(
+          {
+            name: deployment,
+            namespace: this.namespace,
+            body: {
+              spec: { template: { metadata: { annotations: { 'mcpbench/revision': String(current + 1) } } } },
+            },
+          },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+        );
+        await this.waitRollout(deployment);
+        this.emit(spec.name, 'rollout-end', { revision: current + 1, durationMs: Date.now() - started });
+      },
+      killReplica: async (name?: string) => {
+        const pods = (await this.podsOf(spec.name)).filter((p) => !p.metadata?.deletionTimestamp);
+        const target = name ?? pods.find(isPodReady)?.metadata?.name ?? pods[0]?.metadata?.name;
+        if (!target) throw new Error(`${spec.name}: no pod to kill`);
+        await this.core.deleteNamespacedPod({
+          name: target,
+          namespace: this.namespace,
+          gracePeriodSeconds: 0,
+        });
+        this.emit(spec.name, 'pod-killed', { pod: target });
+        return target;
+      },
+      scale: async (replicas: number) => {
+        if (spec.hpa) throw new Error(`${spec.name}: the HPA owns the replica count`);
+        await this.apps.patchNamespacedDeploymentScale(
+          { name: deployment, namespace: this.namespace, body: { spec: { replicas } } },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+        );
+      },
+      replicas: async () =>
+        (await this.podsOf(spec.name)).map(
+          (p): ReplicaStatus => ({
+            name: p.metadata?.name ?? '?',
+            ready: isPodReady(p),
+            phase: p.metadata?.deletionTimestamp ? 'terminating' : isPodReady(p) ? 'running' : 'starting',
+            cpuMillicores: this.cpu.get(p.metadata?.name ?? '') ?? null,
+          }),
+        ),
+      desiredReplicas: async () => {
+        const d = await this.apps.readNamespacedDeployment({ name: deployment, namespace: this.namespace });
+        return d.spec?.replicas ?? 0;
+      },
+    };
+  }
+
+  async killRedis(): Promise<void> {
+    const pods = await this.core.listNamespacedPod({
+      namespace: this.namespace,
+      labelSelector: 'mcpbench/variant=redis',
+    });
+    const pod = pods.items.find((p) => !p.metadata?.deletionTimestamp);
+    if (!pod?.metadata?.name) throw new Error(`${this.name} provider: no Redis pod`);
+    await this.core.deleteNamespacedPod({
+      name: pod.metadata.name,
+      namespace: this.namespace,
+      gracePeriodSeconds: 0,
+    });
+    this.emit('cluster', 'redis-killed', { pod: pod.metadata.name });
+    // Its Deployment brings a replacement up; resolve once that one is ready (watched, not slept).
+    await waitFor(
+      this.kc,
+      `/api/v1/namespaces/${this.namespace}/pods`,
+      { labelSelector: 'mcpbench/variant=redis' },
+      (p: k8s.V1Pod) => p.metadata?.name !== pod.metadata?.name && isPodReady(p),
+      this.timeoutMs,
+      'replacement Redis pod',
+    );
+    this.emit('cluster', 'redis-ready', {});
+  }
+
+  async down(): Promise<void> {
+    if (this.downed) return;
+    this.downed = true;
+    for (const stop of this.stops.splice(0)) stop();
+    await Promise.allSettled(this.forwarders.map((f) => f.close()));
+    if (this.opts.keepNamespace) return;
+    try {
+      await this.core.deleteNamespace({ name: this.namespace, propagationPolicy: 'Foreground' });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      return;
+    }
+    // Deleting a namespace is asynchronous; wait (by watching) until it is gone.
+    await waitFor(
+      this.kc,
+      '/api/v1/namespaces',
+      { fieldSelector: `metadata.name=${this.namespace}` },
+      () => false,
+      this.timeoutMs,
+      `deletion of namespace ${this.namespace}`,
+      {
+        resolveOnDelete: true,
+        alreadyDone: () =>
+          this.core.readNamespace({ name: this.namespace }).then(
+            () => false,
+            (e) => isNotFound(e),
+          ),
+      },
+    ).catch((err) => {
+      this.emit('cluster', 'note', { message: (err as Error).message });
+    });
+  }
+}
+
+/** The rendered objects for a VariantSpec (the spec came from the same manifests; this re-renders them). */
+export function objectsFor(spec: VariantSpec, image?: string): K8sObject[] {
+  return variantObjects(spec.name, {
+    replicas: spec.replicas,
+    env: spec.env,
+    ...(image ? { image } : {}),
+    ...(spec.hpa
+      ? {
+          hpa: {
+            minReplicas: spec.hpa.minReplicas,
+            maxReplicas: spec.hpa.maxReplicas,
+            targetCpuUtilization: spec.hpa.targetCpuUtilization,
+            cpuRequestMillicores: spec.hpa.cpuRequestMillicores,
+            syncPeriodSeconds: spec.hpa.syncPeriodSeconds,
+            cpuInitializationSeconds: spec.hpa.cpuInitializationSeconds,
+            scaleUpStabilizationSeconds: spec.hpa.scaleUp.stabilizationWindowSeconds,
+            scaleDownStabilizationSeconds: spec.hpa.scaleDown.stabilizationWindowSeconds,
+          },
+        }
+      : {}),
+  });
+}
+
+export function rolledOut(d: k8s.V1Deployment): boolean {
+  const want = d.spec?.replicas ?? 1;
+  const s = d.status;
+  if (!s || (s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) return false;
+  return (
+    (s.updatedReplicas ?? 0) === want &&
+    (s.replicas ?? 0) === want &&
+    (s.availableReplicas ?? 0) === want &&
+    (s.unavailableReplicas ?? 0) === 0
+  );
+}
+
+export function isPodReady(p: k8s.V1Pod): boolean {
+  return (
+    !p.metadata?.deletionTimestamp &&
+    (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+  );
+}
+
+function variantOf(labels: Record<string, string> | undefined): VariantName | undefined {
+  const v = labels?.['mcpbench/variant'];
+  return v === 'legacy-sticky' || v === 'legacy-redis' || v === 'rc' ? v : undefined;
+}
+
+/** Kubernetes CPU quantity ("250m", "1", "123456n", "12u") to millicores. */
+export function cpuMillicores(q: string): number {
+  const m = /^([0-9.]+)([num]?)$/.exec(q);
+  if (!m) return Number.NaN;
+  const v = Number(m[1]);
+  switch (m[2]) {
+    case 'n':
+      return v / 1e6;
+    case 'u':
+      return v / 1e3;
+    case 'm':
+      return v;
+    default:
+      return v * 1000;
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  const e = err as { code?: number; statusCode?: number; body?: unknown };
+  return e?.code === 404 || e?.statusCode === 404;
+}
+
+export function createKubeProvider(opts: KubeProviderOptions = {}): ClusterProvider {
+  return new KubeProvider(opts);
+}
