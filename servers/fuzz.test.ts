@@ -112,3 +112,60 @@ describe.each([0, 1])('malformed requests never crash a server (#%i)', (index) =
     expect(server.child.exitCode).toBeNull();
   });
 });
+
+describe('malformed messages inside a live legacy session', () => {
+  it('answers them with errors and leaves the session usable', async () => {
+    const server = await startServerProcess({ kind: 'legacy', env: { MCPBENCH_MAX_BODY_BYTES: '65536' } });
+    servers.push(server);
+    const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const init = await fetch(server.url, {
+      method: 'POST',
+      headers: base,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: {},
+          clientInfo: { name: 'fuzz', version: '1' },
+        },
+      }),
+    });
+    await init.text();
+    const sessionId = init.headers.get('mcp-session-id') as string;
+    expect(sessionId).toBeTruthy();
+    const inSession = { ...base, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
+    await fetch(server.url, {
+      method: 'POST',
+      headers: inSession,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
+    // Real session id, so every message gets past the session check into the SDK transport and server.
+    await fc.assert(
+      fc.asyncProperty(
+        bodies,
+        fc.constantFrom('2025-11-25', '2025-06-18', 'garbage'),
+        async (body, version) => {
+          const res = await fetch(server.url, {
+            method: 'POST',
+            headers: { ...inSession, 'mcp-protocol-version': version },
+            body,
+          });
+          const text = await res.text();
+          expect(res.status, `${body.slice(0, 80)} → ${res.status} ${text.slice(0, 200)}`).toBeLessThan(500);
+          if ((res.headers.get('content-type') ?? '').includes('json') && text) JSON.parse(text);
+        },
+      ),
+      { numRuns: 150, seed: 7 },
+    );
+    const list = await fetch(server.url, {
+      method: 'POST',
+      headers: inSession,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'after', method: 'tools/list' }),
+    });
+    expect(list.status).toBe(200);
+    expect(((await list.json()) as { result: { tools: unknown[] } }).result.tools.length).toBeGreaterThan(0);
+    expect(server.child.exitCode).toBeNull();
+  });
+});
