@@ -116,16 +116,15 @@ describe('built-in engine', () => {
       url: legacy.url,
       protocol: '2025-11-25',
       scenario: 'turns',
-      scenarioParams: { turnsPerSession: 200, thinkTimeMs: 20 },
+      scenarioParams: { turnsPerSession: 1_000, thinkTimeMs: 20 },
       load: { model: 'closed', agents: 2 },
-      durationMs: 3_000,
+      durationMs: 8_000,
     });
-    // Restart the only replica under the agents: their sessions are gone.
-    setTimeout(async () => {
-      await legacy.terminate(500);
-      const again = await startServerProcess({ kind: 'legacy', env: {}, port: legacy.port });
-      started.push(again);
-    }, 1_000);
+    // Replace the only replica under the agents: their sessions are gone with it.
+    await new Promise((r) => setTimeout(r, 1_000));
+    legacy.kill();
+    await legacy.exited;
+    started.push(await startServerProcess({ kind: 'legacy', env: {}, port: legacy.port }));
     const r = await run;
     expect(r.lifecycle.sessionsLost).toBeGreaterThanOrEqual(1);
     expect(r.errors.session_lost).toBe(r.lifecycle.sessionsLost);
