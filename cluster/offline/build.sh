@@ -194,18 +194,27 @@ EOF
   stamp_set k8s "$key"
 }
 
-go_tool() { # name module-path@version [ldflags]
-  local name="$1" pkg="$2" ldflags="${3:--s -w}"
-  if stamp_ok "$name" "$pkg" && [[ -x "$BIN/$name" ]]; then return; fi
-  log "go install $pkg"
-  GOBIN="$BIN" $NICE go install -ldflags "$ldflags" "$pkg" >"$LOGS/$name.log" 2>&1
-  stamp_set "$name" "$pkg"
+# Each Go tool is built from a tiny wrapper module that requires the tool's module, so replace
+# directives in the tool's own go.mod (which make `go install pkg@version` refuse it, e.g. etcd)
+# are ignored and every dependency is a published version from the module proxy.
+go_tool() { # name module version package [ldflags]
+  local name="$1" module="$2" version="$3" pkg="$4" ldflags="${5:--s -w}"
+  local key="$module@$version:$pkg"
+  if stamp_ok "$name" "$key" && [[ -x "$BIN/$name" ]]; then return; fi
+  local mod="$CACHE/go/$name"; rm -rf "$mod"; mkdir -p "$mod"
+  printf 'module mcpbench.local/%s-build\n\ngo 1.24\n\nrequire %s %s\n' "$name" "$module" "$version" >"$mod/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" >"$mod/tools.go"
+  log "go build $pkg ($module@$version)"
+  (cd "$mod" && go mod tidy >"$LOGS/$name.log" 2>&1 &&
+    $NICE go build -ldflags "$ldflags" -o "$BIN/$name" "$pkg" >>"$LOGS/$name.log" 2>&1) ||
+    { tail -20 "$LOGS/$name.log" >&2; return 1; }
+  stamp_set "$name" "$key"
 }
-step_etcd() { go_tool etcd "go.etcd.io/etcd/server/v3@$ETCD_VERSION"; [[ -x "$BIN/server" ]] && mv "$BIN/server" "$BIN/etcd" || true; }
-step_coredns() { go_tool coredns "github.com/coredns/coredns@$COREDNS_VERSION"; }
-step_crictl() { go_tool crictl "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"; }
+step_etcd() { go_tool etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3; }
+step_coredns() { go_tool coredns github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns; }
+step_crictl() { go_tool crictl sigs.k8s.io/cri-tools "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl; }
 step_metrics-server() {
-  go_tool metrics-server "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
+  go_tool metrics-server sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION" sigs.k8s.io/metrics-server/cmd/metrics-server
 }
 # pause: the tiny C program from the kubernetes tree, linked statically.
 step_pause() {
@@ -248,10 +257,8 @@ step_images() {
   component_image "$r/pause:$PAUSE_TAG" pause 'ENTRYPOINT ["/usr/local/bin/pause"]'
   component_image "$r/metrics-server/metrics-server:$METRICS_SERVER_VERSION" metrics-server \
     'ENTRYPOINT ["/usr/local/bin/metrics-server"]'
-  local app
-  for app in mcpbench/server:dev mcpbench/redis:dev; do
-    docker save "$app" -o "$IMAGES_DIR/app-$(echo "$app" | tr '/:' '__').tar"
-  done
+  # The app images (mcpbench/server:dev, mcpbench/redis:dev) change with the code: they are not baked
+  # into the node image but loaded at cluster-up time (kind load docker-image).
 }
 
 # ---------------------------------------------------------------------------------------------------
