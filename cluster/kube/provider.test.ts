@@ -24,9 +24,9 @@ describe('kube provider helpers (no cluster needed)', () => {
   });
 
   it('calls a rollout complete only when every replica is new and available and the spec was observed', () => {
-    const d = (status: object, generation = 2) => ({
+    const d = (status: V1DeploymentStatus, generation = 2): V1Deployment => ({
       metadata: { generation },
-      spec: { replicas: 2 },
+      spec: { replicas: 2, selector: {}, template: {} },
       status,
     });
     expect(
