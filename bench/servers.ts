@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type RedisProcess, startRedis } from '../cluster/local/redis-server.js';
 import { type ServerProcess, startServerProcess } from '../cluster/local/server-process.js';
@@ -83,7 +84,11 @@ interface Measurement {
   serverP99: number;
   cpuSeconds: number;
   perCpuSecond: number;
+  /** connection errors other than timeouts */
   errors: number;
+  /** requests with no answer within autocannon's 10 s */
+  timeouts: number;
+  non2xx: number;
 }
 
 const client: ClientIdentity = { name: 'mcpbench-bench', version: '0.1.0', agentId: 'bench' };
@@ -160,7 +165,10 @@ async function measure(target: Target, options: Options): Promise<Measurement> {
     serverP99: after.handlerLatencyUs.p99 / 1000,
     cpuSeconds,
     perCpuSecond: ok / Math.max(cpuSeconds, 1e-6),
-    errors: result.errors + result.timeouts + result.non2xx,
+    // autocannon counts a timeout in `errors` too
+    errors: result.errors - result.timeouts,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
   };
 }
 
@@ -177,12 +185,18 @@ function printTable(results: Map<string, Measurement[]>, options: Options): void
     ['CPU s', 7],
     ['req/CPU-s', 10],
     ['errors', 7],
+    ['t/o', 5],
+    ['non-2xx', 8],
   ] as const;
   const row = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(cols[i]?.[1] ?? 0) : c.padStart(cols[i]?.[1] ?? 0))).join(' ');
   console.log(
     `\ntools/call (zero-cost tool), ${options.connections} connections, ${options.seconds} s` +
       `${options.rounds > 1 ? ` × ${options.rounds} rounds interleaved, medians` : ''}; one server process each, loopback`,
+  );
+  console.log(
+    `${availableParallelism()} CPUs, 1-min load average ${loadavg()[0]?.toFixed(1)} at the end ` +
+      '(the bench client shares the machine; error columns are totals over all rounds)',
   );
   console.log(row(cols.map(([name]) => name)));
   for (const [label, ms] of results) {
@@ -198,6 +212,8 @@ function printTable(results: Map<string, Measurement[]>, options: Options): void
         m((x) => x.cpuSeconds).toFixed(2),
         m((x) => x.perCpuSecond).toFixed(0),
         String(ms.reduce((s, x) => s + x.errors, 0)),
+        String(ms.reduce((s, x) => s + x.timeouts, 0)),
+        String(ms.reduce((s, x) => s + x.non2xx, 0)),
       ]),
     );
   }
