@@ -26,7 +26,7 @@ const VERSIONS = (() => {
   const text = readFileSync(`${ROOT}cluster/offline/versions.env`, 'utf8');
   const out: Record<string, string> = {};
   for (const line of text.split('\n')) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
     if (m?.[1] && m[2] !== undefined) out[m[1]] = m[2];
   }
   return out;
