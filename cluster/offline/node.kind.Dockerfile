@@ -1,12 +1,9 @@
 # kind node image on the Debian base, following kind's images/base/Dockerfile with Debian's packages
 # in place of the containerd/runc/CNI binaries kind builds from git. Context prepared by node-image.sh.
 FROM mcpbench/base:bookworm
-COPY files/usr/local/bin/ /usr/local/bin/
-COPY files/kind/ /kind/
-COPY files/etc/ /etc/
-RUN chmod 0755 /usr/local/bin/* /kind/bin /kind/bin/* \
- && apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+# Packages first (a layer that only changes with the package list), kind's files over them after.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confold \
       systemd systemd-sysv dbus containerd runc containernetworking-plugins \
       conntrack iptables nftables iproute2 ethtool util-linux mount kmod \
       libseccomp2 pigz bash ca-certificates curl jq procps socat \
@@ -20,6 +17,10 @@ RUN chmod 0755 /usr/local/bin/* /kind/bin /kind/bin/* \
  && rm -f /lib/systemd/system/basic.target.wants/* \
  && echo "ReadKMsg=no" >> /etc/systemd/journald.conf \
  && ln -sf "$(command -v systemd)" /sbin/init
+COPY files/usr/local/bin/ /usr/local/bin/
+COPY files/kind/ /kind/
+COPY files/etc/ /etc/
+RUN chmod 0755 /usr/local/bin/* /kind/bin /kind/bin/*
 # CNI: Debian's reference plugins (bridge, host-local, loopback, portmap) where the kubelet looks.
 RUN mkdir -p /opt/cni/bin /etc/cni/net.d && for p in /usr/lib/cni/*; do ln -sf "$p" /opt/cni/bin/; done
 COPY 10-mcpbench-bridge.conflist /etc/cni/net.d/10-mcpbench-bridge.conflist
