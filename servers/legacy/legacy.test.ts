@@ -219,4 +219,30 @@ describe('legacy server: request ids', () => {
     expect((await post(a.url, sessionId, { jsonrpc: '2.0', id: 7, method: 'tools/list' })).status).toBe(200);
     await client.close();
   });
+
+  it('answers a request already in flight when its session is ended elsewhere meanwhile', async () => {
+    const env = { MCPBENCH_STORE: 'redis', MCPBENCH_REDIS_URL: redis.url, MCPBENCH_TASK_DURATION_MS: '1500' };
+    const a = await server(env);
+    const b = await server(env);
+    const { client, transport } = await connect(a.url);
+    const sessionId = transport.sessionId as string;
+    const first = post(b.url, sessionId, {
+      jsonrpc: '2.0',
+      id: 11,
+      method: 'tools/call',
+      params: { name: 'long_operation', arguments: { operation: 'deploy' } },
+    });
+    for (let i = 0; i < 200; i++) {
+      const m = (await (await fetch(`${b.baseUrl}/metrics`)).json()) as { byMethod: Record<string, number> };
+      if ((m.byMethod['tools/call'] ?? 0) >= 1) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await transport.terminateSession(); // on a
+    expect((await post(b.url, sessionId, { jsonrpc: '2.0', id: 12, method: 'tools/list' })).status).toBe(404);
+    const answered = await first;
+    expect(answered.status).toBe(200);
+    // biome-ignore lint/suspicious/noExplicitAny: a JSON-RPC body under test
+    expect(((await answered.json()) as any).result.content[0].text).toContain('operation deploy completed');
+    await client.close();
+  });
 });

@@ -93,6 +93,8 @@ interface LiveSession {
   lastUsed: number;
   /** JSON-RPC ids of this session's requests still being answered (see `claimIds`). */
   inflight: Set<string>;
+  /** Evicted while requests were in flight: the transport closes once they are answered. */
+  closing?: boolean;
 }
 
 interface TransportInternals {
@@ -147,7 +149,9 @@ export async function createLegacyEndpoint(
   /** Closes a session's local transport; with the memory store that ends the session itself. */
   function evict(id: string, live: LiveSession): void {
     if (sessions.get(id) === live) sessions.delete(id);
-    live.transport.close().catch(() => {});
+    // Closing the transport would leave its in-flight requests unanswered: let them finish first.
+    if (live.inflight.size === 0) live.transport.close().catch(() => {});
+    else live.closing = true;
     if (store.kind === 'memory') store.delete(id).catch(() => {});
   }
 
@@ -280,7 +284,7 @@ export async function createLegacyEndpoint(
   const sweeper = setInterval(
     () => {
       const cutoff = Date.now() - options.sessionIdleMs;
-      for (const [id, s] of sessions) if (s.lastUsed < cutoff) evict(id, s);
+      for (const [id, s] of sessions) if (s.lastUsed < cutoff && s.inflight.size === 0) evict(id, s);
     },
     Math.min(30_000, options.sessionIdleMs),
   );
@@ -318,6 +322,7 @@ export async function createLegacyEndpoint(
         if (ids.length) {
           res.once('close', () => {
             for (const id of ids) inflight.delete(id);
+            if (live.closing && inflight.size === 0) live.transport.close().catch(() => {});
           });
         }
         await live.transport.handleRequest(req, res, body);
