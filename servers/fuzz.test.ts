@@ -80,7 +80,10 @@ const headers = fc.record(
   { requiredKeys: [] },
 );
 
-describe.each([0, 1])('malformed requests never crash a server (#%i)', (index) => {
+describe.each([
+  { kind: 'legacy', index: 0 },
+  { kind: 'rc', index: 1 },
+])('malformed requests never crash the $kind server', ({ index }) => {
   it('answers every malformed request with a well-formed error, never a 5xx', async () => {
     const server = servers[index] as ServerProcess;
     await fc.assert(
