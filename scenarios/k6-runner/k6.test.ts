@@ -1,0 +1,171 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as hdr from 'hdr-histogram-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ServerProcess, startServerProcess } from '../../cluster/local/server-process.js';
+import { EngineResultSchema } from '../engine/raw-result.js';
+import { foldK6Output, K6_BUILD_HINT, k6Args, k6Binary, parseK6Time, runK6 } from './run-k6.js';
+
+/**
+ * k6 against real server processes (built by `npm test` / `npx tsc -p tsconfig.build.json`): the
+ * result must be a valid EngineResult with the requests k6 made, attributed to the replica.
+ */
+const bin = k6Binary();
+if (!bin && process.env.CI) throw new Error(K6_BUILD_HINT);
+const skipReason = bin ? '' : ` (skipped: ${K6_BUILD_HINT})`;
+
+describe('k6 output folding (no k6 needed)', () => {
+  it('parses k6 timestamps to sub-millisecond epoch ms', () => {
+    expect(parseK6Time('2026-11-25T02:40:01.123456789Z')).toBeCloseTo(
+      Date.UTC(2026, 10, 25, 2, 40, 1, 123) + 0.456789,
+      2,
+    );
+    expect(parseK6Time('2026-11-25T03:40:01.5+01:00')).toBe(Date.UTC(2026, 10, 25, 2, 40, 1, 500));
+  });
+
+  it('folds samples into histograms, outcomes, replicas, life cycle and dropped arrivals', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcpbench-k6-fold-'));
+    const file = join(dir, 'out.json');
+    const t0 = Date.UTC(2026, 0, 1, 0, 0, 0);
+    const at = (ms: number) => new Date(t0 + ms).toISOString();
+    const point = (metric: string, ms: number, value: number, tags: Record<string, string>) =>
+      JSON.stringify({ metric, type: 'Point', data: { time: at(ms), value, tags } });
+    const lines = [
+      JSON.stringify({
+        type: 'Metric',
+        data: { name: 'mcpbench_req', type: 'trend' },
+        metric: 'mcpbench_req',
+      }),
+      point('mcpbench_req', 100, 1.5, { rpc: 'tools/call', replica: 'a', outcome: 'ok' }),
+      point('mcpbench_req', 200, 2.5, { rpc: 'tools/call', replica: 'b', outcome: 'jsonrpc' }),
+      point('mcpbench_req', 1_100, 0.5, { rpc: 'tools/list', replica: 'a', outcome: 'ok' }),
+      point('mcpbench_req', 1_200, 9, { rpc: 'tools/call long_operation', replica: 'a', outcome: 'ok' }),
+      point('mcpbench_err', 1_300, 1, { class: 'timeout', rpc: 'tools/call' }),
+      point('mcpbench_event', 1_300, 1, { event: 'sessions' }),
+      point('mcpbench_event', 1_300, 2, { event: 'listCacheHits' }),
+      point('mcpbench_turn', 1_400, 4, {}),
+      point('http_req_duration', 1_400, 4, {}),
+      point('dropped_iterations', 1_500, 1, {}),
+      point('iterations', 1_500, 3, {}),
+      point('data_sent', 1_500, 1000, {}),
+    ];
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const result = await foldK6Output(file, {
+      options: {
+        url: 'http://127.0.0.1:1/mcp',
+        scenario: 'calls',
+        load: { model: 'open', rate: 4, unit: 'requests' },
+        durationMs: 2_000,
+      },
+      protocol: '2026-07-28',
+      scenario: 'calls',
+      startedAtMs: t0,
+    });
+    expect(EngineResultSchema.parse(result)).toBeTruthy();
+    expect(result.engine).toBe('k6');
+    expect(result.counts).toMatchObject({
+      requests: 5,
+      ok: 3,
+      errors: 2,
+      turns: 1,
+      sessions: 1,
+      bytesSent: 1000,
+    });
+    expect(result.errors).toMatchObject({ jsonrpc: 1, timeout: 1, transport: 0 });
+    expect(result.perReplica).toEqual({ a: 3, b: 1 });
+    expect(result.lifecycle.listCacheHits).toBe(2);
+    expect(result.engineFaults.missedArrivals).toBe(1);
+    expect(result.engineFaults.achievedRateRatio).toBeCloseTo(0.75);
+    // the long operation is kept out of the request histogram, as the built-in engine does
+    const request = hdr.decodeFromCompressedBase64(result.histograms.request as string);
+    expect(request.totalCount).toBe(3);
+    expect(request.maxValue).toBeGreaterThanOrEqual(2_490);
+    expect(request.maxValue).toBeLessThan(2_600);
+    expect(result.histograms['method:tools/call long_operation']).toBeDefined();
+    expect(result.timeseries.map((p) => p.requests)).toEqual([2, 2]);
+    expect(result.timeseries[0]?.perReplica).toEqual({ a: 1, b: 1 });
+  });
+
+  it('names the scenario script and passes the load as k6 environment variables', () => {
+    const args = k6Args(
+      {
+        url: 'http://127.0.0.1:9/mcp',
+        scenario: 'turns',
+        load: { model: 'closed', agents: 7 },
+        durationMs: 3_000,
+        sourceAddresses: 4,
+      },
+      '2025-11-25',
+      { json: '/tmp/x.json' },
+    );
+    expect(args.at(-1)).toMatch(/scenarios\/k6\/turns\.ts$/);
+    expect(args).toContain('MCPBENCH_AGENTS=7');
+    expect(args).toContain('MCPBENCH_MODEL=closed');
+    expect(args).toContain('MCPBENCH_PROTOCOL=2025-11-25');
+    expect(args).toContain('127.0.0.10-127.0.0.13');
+    expect(args).toContain('json=/tmp/x.json');
+  });
+});
+
+describe(`k6 against real servers${skipReason}`, () => {
+  let rc: ServerProcess | undefined;
+  let legacy: ServerProcess | undefined;
+  beforeAll(async () => {
+    if (!bin) return;
+    [rc, legacy] = await Promise.all([
+      startServerProcess({ kind: 'rc', replica: 'rc-k6' }),
+      startServerProcess({ kind: 'legacy', replica: 'legacy-k6' }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([rc?.terminate(), legacy?.terminate()]);
+  });
+
+  it.skipIf(!bin)('runs the calls scenario for 3 s against the rc server (open model)', async () => {
+    const server = rc as ServerProcess;
+    const result = EngineResultSchema.parse(
+      await runK6({
+        url: server.url,
+        protocol: 'auto',
+        scenario: 'calls',
+        load: { model: 'open', rate: 50, unit: 'requests' },
+        durationMs: 3_000,
+      }),
+    );
+    expect(result.engine).toBe('k6');
+    expect(result.target.protocol).toBe('2026-07-28');
+    expect(result.counts.requests).toBeGreaterThan(50);
+    expect(result.counts.errors).toBe(0);
+    expect(result.counts.ok).toBe(result.counts.requests);
+    expect(result.perReplica).toEqual({ 'rc-k6': result.counts.requests });
+    expect(Object.keys(result.histograms)).toEqual(expect.arrayContaining(['request', 'method:tools/call']));
+    const h = hdr.decodeFromCompressedBase64(result.histograms.request as string);
+    expect(h.totalCount).toBe(result.counts.requests);
+    expect(result.timeseries.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.skipIf(!bin)(
+    'runs the turns scenario against the legacy server with sessions (closed model)',
+    async () => {
+      const server = legacy as ServerProcess;
+      const result = EngineResultSchema.parse(
+        await runK6({
+          url: server.url,
+          protocol: '2025-11-25',
+          scenario: 'turns',
+          scenarioParams: { thinkTimeMs: 10, turnsPerSession: 2 },
+          load: { model: 'closed', agents: 3 },
+          durationMs: 3_000,
+        }),
+      );
+      expect(result.counts.errors).toBe(0);
+      expect(result.counts.sessions).toBeGreaterThan(1);
+      expect(result.counts.turns).toBeGreaterThan(result.counts.sessions);
+      for (const m of ['initialize', 'notifications/initialized', 'tools/list', 'tools/call', 'DELETE']) {
+        expect(result.histograms[`method:${m}`], m).toBeDefined();
+      }
+      expect(result.perReplica['legacy-k6']).toBe(result.counts.requests);
+    },
+  );
+});

@@ -1,0 +1,363 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants, createReadStream, existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { orphanGuarded } from '../../cluster/local/orphan-guard.js';
+import { detectProtocol, type EngineHandle, type EngineOptions } from '../engine/engine.js';
+import { type EngineResult, ERROR_CLASSES, type ErrorClass } from '../engine/raw-result.js';
+import { Recorder } from '../engine/recorder.js';
+import type { ProtocolVersion } from '../models/protocol.ts';
+
+/**
+ * Runs a scenario with k6 (scenarios/k6/*.ts) instead of the built-in engine and folds k6's
+ * per-sample JSON output into the same EngineResult the built-in engine writes, so analysis cannot
+ * tell the two apart except by `engine: 'k6'`. Options are the built-in engine's (EngineOptions).
+ *
+ * k6 is built from the Go module proxy by `npm run build:k6` into .cache/bin/k6.
+ */
+
+/** The checkout's root: the directory holding scenarios/k6 (works from the sources and from dist/). */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'scenarios', 'k6', 'lib', 'agent.ts'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find scenarios/k6 above the k6 runner');
+}
+
+export const K6_BUILD_HINT =
+  'k6 is not built: run `npm run build:k6` (builds it from the Go module proxy into .cache/bin/k6)';
+
+/** The k6 binary: $MCPBENCH_K6 when set, else .cache/bin/k6; null when there is none. */
+export function k6Binary(): string | null {
+  const candidates = [process.env.MCPBENCH_K6, join(repoRoot(), '.cache', 'bin', 'k6')];
+  for (const c of candidates) {
+    if (!c) continue;
+    try {
+      accessSync(c, constants.X_OK);
+      return resolve(c);
+    } catch {
+      // not there
+    }
+  }
+  return null;
+}
+
+/** The script for a scenario: scenarios/k6/<name>.ts, or the generic run.ts. */
+export function k6Script(scenario: EngineOptions['scenario']): {
+  script: string;
+  env: Record<string, string>;
+} {
+  const dir = join(repoRoot(), 'scenarios', 'k6');
+  if (typeof scenario !== 'string') {
+    return { script: join(dir, 'run.ts'), env: { MCPBENCH_SCENARIO_DEFINITION: JSON.stringify(scenario) } };
+  }
+  if (!/^[a-z0-9-]+$/.test(scenario)) throw new Error(`scenario: "${scenario}" is not a scenario name`);
+  const own = join(dir, `${scenario}.ts`);
+  if (existsSync(own)) return { script: own, env: {} };
+  return { script: join(dir, 'run.ts'), env: { MCPBENCH_SCENARIO: scenario } };
+}
+
+/** The k6 command line (`k6 run ...`) for the options; exposed for the bench and for users. */
+export function k6Args(
+  options: EngineOptions,
+  protocol: ProtocolVersion,
+  outputs: { json?: string },
+): string[] {
+  const { script, env } = k6Script(options.scenario);
+  const vars: Record<string, string> = {
+    ...env,
+    MCPBENCH_URL: options.url,
+    MCPBENCH_PROTOCOL: protocol,
+    MCPBENCH_DURATION: `${Math.round(options.durationMs)}ms`,
+    MCPBENCH_SEED: String(options.seed ?? 1),
+    MCPBENCH_TIMEOUT: `${options.requestTimeoutMs ?? 10_000}ms`,
+  };
+  if (options.scenarioParams && Object.keys(options.scenarioParams).length > 0) {
+    vars.MCPBENCH_SCENARIO_PARAMS = JSON.stringify(options.scenarioParams);
+  }
+  const load = options.load;
+  vars.MCPBENCH_MODEL = load.model;
+  if (load.model === 'open') {
+    vars.MCPBENCH_RATE = String(load.rate);
+    vars.MCPBENCH_UNIT = load.unit ?? 'sessions';
+    if (load.maxInFlight !== undefined) vars.MCPBENCH_MAX_VUS = String(load.maxInFlight);
+  } else {
+    vars.MCPBENCH_AGENTS = String(load.agents);
+  }
+  if (load.stages?.length) vars.MCPBENCH_STAGES = JSON.stringify(load.stages);
+  const args = ['run', '--no-color', '--quiet', '--no-usage-report', '--no-summary', '--no-thresholds'];
+  if (outputs.json) args.push('--out', `json=${outputs.json}`);
+  const addresses = Math.max(0, options.sourceAddresses ?? 0);
+  if (addresses > 0) args.push('--local-ips', `127.0.0.10-127.0.0.${10 + addresses - 1}`);
+  for (const [k, v] of Object.entries(vars)) args.push('-e', `${k}=${v}`);
+  args.push(script);
+  return args;
+}
+
+/** "2026-11-25T02:40:01.123456789+01:00" → epoch ms with sub-millisecond precision. */
+export function parseK6Time(s: string): number {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)$/.exec(s);
+  if (!m) return Date.parse(s);
+  const whole = Date.parse(`${m[1]}${m[3]}`);
+  return whole + (m[2] ? Number(`0.${m[2]}`) * 1000 : 0);
+}
+
+interface K6Point {
+  metric: string;
+  type: string;
+  data: { time: string; value: number; tags?: Record<string, string> };
+}
+
+const WANTED = new Set([
+  'mcpbench_req',
+  'mcpbench_err',
+  'mcpbench_event',
+  'mcpbench_turn',
+  'data_sent',
+  'data_received',
+  'dropped_iterations',
+  'iterations',
+]);
+const CLASSES = new Set<string>(ERROR_CLASSES);
+type Lifecycle = EngineResult['lifecycle'];
+
+/** Folds k6's JSON output (one sample per line) into an EngineResult. */
+export async function foldK6Output(
+  file: string,
+  meta: {
+    options: EngineOptions;
+    protocol: ProtocolVersion;
+    scenario: string;
+    startedAtMs: number;
+    notes?: string[];
+  },
+): Promise<EngineResult> {
+  const startedAtMs = meta.startedAtMs;
+  const recorder = new Recorder(0n);
+  let bytesSent = 0;
+  let bytesReceived = 0;
+  let dropped = 0;
+  let iterations = 0;
+  let lastMs = startedAtMs;
+  let unknown = 0;
+  const nsOf = (timeMs: number) => BigInt(Math.max(0, Math.round((timeMs - startedAtMs) * 1e6)));
+
+  const lines = createInterface({
+    input: createReadStream(file, 'utf8'),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  for await (const line of lines) {
+    // Cheap pre-filter: most lines are k6's own per-request metrics the result does not need.
+    const at = line.indexOf('"metric":"');
+    if (at < 0) continue;
+    const name = line.slice(at + 10, line.indexOf('"', at + 10));
+    if (!WANTED.has(name) || !line.includes('"type":"Point"')) continue;
+    const point = JSON.parse(line) as K6Point;
+    const tags = point.data.tags ?? {};
+    if (tags.mcpbench === 'probe') continue;
+    const t = parseK6Time(point.data.time);
+    if (t > lastMs) lastMs = t;
+    const value = point.data.value;
+    switch (name) {
+      case 'mcpbench_req': {
+        const nowNs = nsOf(t);
+        const us = value * 1000;
+        recorder.request(tags.rpc ?? 'unknown', us, us, tags.replica || null, nowNs, 0, 0);
+        const outcome = tags.outcome ?? 'none';
+        if (outcome === 'ok') recorder.ok();
+        else if (CLASSES.has(outcome)) recorder.error(outcome as ErrorClass, nowNs);
+        break;
+      }
+      case 'mcpbench_err': {
+        const kind = tags.class === 'timeout' ? 'timeout' : 'transport';
+        recorder.counts.requests += value;
+        recorder.counts.roundTrips += value;
+        for (let i = 0; i < value; i++) recorder.error(kind, nsOf(t));
+        break;
+      }
+      case 'mcpbench_event': {
+        const event = tags.event ?? '';
+        if (event === 'sessions') recorder.counts.sessions += value;
+        else if (event in recorder.lifecycle) recorder.lifecycle[event as keyof Lifecycle] += value;
+        else unknown++;
+        break;
+      }
+      case 'mcpbench_turn':
+        recorder.turn(value * 1000);
+        break;
+      case 'data_sent':
+        bytesSent += value;
+        break;
+      case 'data_received':
+        bytesReceived += value;
+        break;
+      case 'dropped_iterations':
+        dropped += value;
+        break;
+      case 'iterations':
+        iterations += value;
+        break;
+    }
+  }
+  const durationMs = Math.max(0, lastMs - startedAtMs);
+  const { histograms, timeseries } = recorder.finish(nsOf(lastMs));
+  recorder.counts.bytesSent = Math.round(bytesSent);
+  recorder.counts.bytesReceived = Math.round(bytesReceived);
+  const load = meta.options.load;
+  const notes = [
+    ...(meta.notes ?? []),
+    'k6: bytes are wire bytes (headers included); open-model latency is service time (k6 drops arrivals it cannot start instead of queueing them: see missedArrivals)',
+  ];
+  if (unknown > 0) notes.push(`k6: ${unknown} life-cycle samples with an unknown event tag were ignored`);
+  if (dropped > 0) {
+    notes.push(`k6 could not start ${dropped} arrivals (no free VU): the target rate was not met`);
+  }
+  return {
+    schema: 'mcpbench/engine-result@1',
+    engine: 'k6',
+    scenario: meta.scenario,
+    target: { url: meta.options.url, protocol: meta.protocol },
+    load:
+      load.model === 'closed'
+        ? { model: 'closed', agents: load.agents, durationMs: meta.options.durationMs }
+        : {
+            model: 'open',
+            rate: load.rate,
+            unit: load.unit ?? 'sessions',
+            durationMs: meta.options.durationMs,
+          },
+    startedAtMs,
+    durationMs,
+    histograms,
+    counts: recorder.counts,
+    errors: recorder.errors,
+    lifecycle: recorder.lifecycle,
+    perReplica: recorder.perReplica,
+    timeseries,
+    engineFaults: {
+      missedArrivals: dropped,
+      // k6 does not report how late it started an arrival.
+      maxSchedulingLagUs: 0,
+      achievedRateRatio:
+        load.model === 'open' && iterations + dropped > 0 ? iterations / (iterations + dropped) : 1,
+      notes,
+    },
+  };
+}
+
+export interface K6Handle extends EngineHandle {
+  /** the k6 process */
+  pid: number;
+}
+
+/**
+ * Starts k6 and resolves once its load has started (after its setup()), like startEngine.
+ * `stop()` (or aborting `options.signal`) sends SIGINT: k6 ends the test and flushes its output,
+ * and the result covers the time that ran. `onProgress` is not supported (k6 prints no samples live).
+ */
+export async function startK6(options: EngineOptions): Promise<K6Handle> {
+  const bin = k6Binary();
+  if (!bin) throw new Error(`--engine k6: ${K6_BUILD_HINT}`);
+  const protocol =
+    !options.protocol || options.protocol === 'auto' ? await detectProtocol(options.url) : options.protocol;
+  const scenarioName = typeof options.scenario === 'string' ? options.scenario : options.scenario.name;
+  const dir = await mkdtemp(join(tmpdir(), 'mcpbench-k6-'));
+  const out = join(dir, 'samples.json');
+  const cmd = orphanGuarded(bin, k6Args(options, protocol, { json: out }));
+  const child: ChildProcess = spawn(cmd.command, cmd.args, {
+    cwd: repoRoot(),
+    env: { ...process.env, K6_NO_USAGE_REPORT: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = child.pid ?? -1;
+  const logs: string[] = [];
+  const scriptErrors: string[] = [];
+  let onStart: ((ms: number) => void) | undefined;
+  const started = new Promise<number>((r) => {
+    onStart = r;
+  });
+  const onLine = (line: string) => {
+    if (!line) return;
+    logs.push(line);
+    if (logs.length > 100) logs.shift();
+    const m = /mcpbench-start protocol=\S+ startedAtMs=(\d+)/.exec(line);
+    if (m) onStart?.(Number(m[1]));
+    else if (/level=error/.test(line) && scriptErrors.length < 1000) scriptErrors.push(line);
+  };
+  for (const stream of [child.stdout, child.stderr]) {
+    let buf = '';
+    stream?.setEncoding('utf8').on('data', (chunk: string) => {
+      buf += chunk;
+      const parts = buf.split('\n');
+      buf = parts.pop() ?? '';
+      for (const p of parts) onLine(p);
+    });
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
+  const spawnError = new Promise<Error>((r) => child.once('error', r));
+  // If this process ends, k6 ends with it (orphanGuarded covers SIGKILL; this covers a normal exit).
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  let stoppedEarly = false;
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null && !stoppedEarly) {
+      stoppedEarly = true;
+      child.kill('SIGINT');
+    }
+  };
+  const onAbort = () => stop();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const cleanup = async () => {
+    process.removeListener('exit', killOnExit);
+    options.signal?.removeEventListener('abort', onAbort);
+    if (!process.env.MCPBENCH_K6_KEEP_OUTPUT) await rm(dir, { recursive: true, force: true });
+  };
+  const tail = () => logs.slice(-8).join('\n');
+
+  const first = await Promise.race([
+    started.then((ms) => ({ kind: 'started' as const, ms })),
+    exited.then((e) => ({ kind: 'exited' as const, e })),
+    spawnError.then((err) => ({ kind: 'error' as const, err })),
+  ]);
+  if (first.kind !== 'started') {
+    await cleanup();
+    if (first.kind === 'error') throw new Error(`cannot start k6 (${bin}): ${first.err.message}`);
+    throw new Error(`k6 ended before its load started (exit ${first.e.code ?? first.e.signal}):\n${tail()}`);
+  }
+  const startedAtMs = first.ms;
+
+  const result = (async (): Promise<EngineResult> => {
+    try {
+      const { code, signal } = await exited;
+      // 0: done; with a SIGINT stop k6 exits 105 (aborted by the user) after flushing its output.
+      if (!(code === 0 || (stoppedEarly && (code === 105 || signal === 'SIGINT')))) {
+        throw new Error(`k6 failed (exit ${code ?? signal}):\n${tail()}`);
+      }
+      const notes: string[] = [];
+      if (stoppedEarly) notes.push('stopped early by the user; figures cover the time that ran');
+      if (scriptErrors.length > 0) {
+        notes.push(
+          `k6 reported ${scriptErrors.length} script errors (the harness's, not the server's): ${scriptErrors[0]}`,
+        );
+      }
+      return await foldK6Output(out, { options, protocol, scenario: scenarioName, startedAtMs, notes });
+    } finally {
+      await cleanup();
+    }
+  })();
+  result.catch(() => {});
+  return { startedAtMs, protocol, result, stop, pid };
+}
+
+/** Runs a scenario with k6 to the end: the k6 twin of runEngine. */
+export async function runK6(options: EngineOptions): Promise<EngineResult> {
+  return (await startK6(options)).result;
+}
