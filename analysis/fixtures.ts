@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import { writeFileAtomic, writeJsonAtomic } from '../experiments/atomic-write.js';
 import { RUN_FILES, type RunManifest, trialDir } from '../experiments/run-dir.js';
-import type { EngineResult } from '../scenarios/engine/raw-result.js';
+import { type EngineResult, emptyErrors, emptyLifecycle } from '../scenarios/engine/raw-result.js';
 
 /**
  * Builds real run directories (real HDR histograms of known samples) for analysis tests and the
@@ -75,17 +75,9 @@ export function engineResult(t: TrialSpec): EngineResult {
     },
     errors,
     lifecycle: {
+      ...emptyLifecycle(),
       sessionsLost: errors.session_lost,
       reinitialisations: errors.session_lost,
-      tasksStarted: 0,
-      tasksCompleted: 0,
-      tasksCancelled: 0,
-      tasksLost: 0,
-      tasksFailed: 0,
-      handlesOpened: 0,
-      handlesRejected: 0,
-      listCacheHits: 0,
-      listCacheMisses: 0,
     },
     perReplica: { a: requests },
     timeseries: [0, 1, 2, 3, 4].map((s) => ({

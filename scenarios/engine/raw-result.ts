@@ -107,3 +107,25 @@ export const EngineResultSchema = z.object({
   }),
 });
 export type EngineResult = z.infer<typeof EngineResultSchema>;
+
+/** Zeroed lifecycle counters: the starting point of every engine run (and of test fixtures). */
+export function emptyLifecycle(): EngineResult['lifecycle'] {
+  return {
+    sessionsLost: 0,
+    reinitialisations: 0,
+    tasksStarted: 0,
+    tasksCompleted: 0,
+    tasksCancelled: 0,
+    tasksLost: 0,
+    tasksFailed: 0,
+    handlesOpened: 0,
+    handlesRejected: 0,
+    listCacheHits: 0,
+    listCacheMisses: 0,
+  };
+}
+
+/** Zeroed error counters, one per class. */
+export function emptyErrors(): Record<ErrorClass, number> {
+  return Object.fromEntries(ERROR_CLASSES.map((c) => [c, 0])) as Record<ErrorClass, number>;
+}

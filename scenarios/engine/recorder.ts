@@ -1,8 +1,9 @@
 import * as hdr from 'hdr-histogram-js';
 import {
   type EngineResult,
-  ERROR_CLASSES,
   type ErrorClass,
+  emptyErrors,
+  emptyLifecycle,
   HISTOGRAM_KEYS,
   type TimeseriesPoint,
 } from './raw-result.js';
@@ -24,7 +25,7 @@ type Lifecycle = EngineResult['lifecycle'];
 
 export class Recorder {
   readonly histograms = new Map<string, hdr.Histogram>();
-  readonly errors = Object.fromEntries(ERROR_CLASSES.map((c) => [c, 0])) as Record<ErrorClass, number>;
+  readonly errors: Record<ErrorClass, number> = emptyErrors();
   readonly counts = {
     requests: 0,
     ok: 0,
@@ -35,19 +36,7 @@ export class Recorder {
     bytesSent: 0,
     bytesReceived: 0,
   };
-  readonly lifecycle: Lifecycle = {
-    sessionsLost: 0,
-    reinitialisations: 0,
-    tasksStarted: 0,
-    tasksCompleted: 0,
-    tasksCancelled: 0,
-    tasksLost: 0,
-    tasksFailed: 0,
-    handlesOpened: 0,
-    handlesRejected: 0,
-    listCacheHits: 0,
-    listCacheMisses: 0,
-  };
+  readonly lifecycle: Lifecycle = emptyLifecycle();
   readonly perReplica: Record<string, number> = {};
   readonly timeseries: TimeseriesPoint[] = [];
   private second = build();
