@@ -39,6 +39,10 @@ export function registerRunCommand(program: Command): void {
     .option('--experiments <list>', `comma-separated subset of ${EXPERIMENT_NAMES.join(', ')} (default all)`)
     .option('--variants <list>', `comma-separated subset of ${VARIANT_NAMES.join(', ')} (default all)`)
     .addOption(new Option('--engine <engine>', 'load generator (default builtin)').choices(['builtin', 'k6']))
+    .option(
+      '--l7',
+      'L7 Services: legacy-sticky sticky on Mcp-Session-Id, rc routed on Mcp-Method per request',
+    )
     .option('--duration <d>', "every experiment's load duration, e.g. 30s (actions and ramps scale with it)")
     .option(
       '--trials <n>',
@@ -62,6 +66,7 @@ export function registerRunCommand(program: Command): void {
             experiments: opts.experiments,
             variants: opts.variants,
             engine: opts.engine,
+            l7: opts.l7,
             duration: opts.duration,
             trials: opts.trials,
             seed: opts.seed,

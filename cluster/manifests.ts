@@ -41,6 +41,8 @@ export interface VariantOverrides {
   rttMs?: number;
   /** route rc through an L7 proxy on Mcp-Method (the HTTPRoute) instead of the L4 Service */
   methodRouting?: boolean;
+  /** route legacy-sticky through an L7 proxy hashing Mcp-Session-Id instead of ClientIP affinity */
+  sessionHash?: boolean;
 }
 
 function render(file: string, vars: Record<string, string>): K8sObject[] {
@@ -131,7 +133,7 @@ function policies(
 export function variantSpecFromObjects(
   name: VariantName,
   objects: K8sObject[],
-  extra: { rttMs?: number; methodRouting?: boolean } = {},
+  extra: { rttMs?: number; methodRouting?: boolean; sessionHash?: boolean } = {},
 ): VariantSpec {
   const deployment = objects.find((o) => o.kind === 'Deployment');
   const service = objects.find((o) => o.kind === 'Service');
@@ -176,7 +178,9 @@ export function variantSpecFromObjects(
     extra.methodRouting && server === 'rc'
       ? 'mcp-method'
       : service.spec.sessionAffinity === 'ClientIP'
-        ? 'client-ip'
+        ? extra.sessionHash
+          ? 'session-hash'
+          : 'client-ip'
         : 'round-robin';
   return {
     name,

@@ -106,6 +106,8 @@ export const RunConfigSchema = z.strictObject({
   /** kubeconfig context for --cluster kube */
   context: z.string().optional(),
   engine: z.enum(['builtin', 'k6']).default('builtin'),
+  /** L7 Services: legacy-sticky hashes Mcp-Session-Id, rc routes on Mcp-Method and balances per request. */
+  l7: z.boolean().default(false),
   experiments: csv(EXPERIMENT_NAMES, 'experiment').default([...EXPERIMENT_NAMES]),
   variants: csv(VARIANT_NAMES, 'variant').default([...VARIANT_NAMES]),
   /** Overrides every experiment's own duration (its timed actions and load stages scale with it). */

@@ -7,11 +7,14 @@ export function variantSpecFor(
   def: ExperimentDefinition,
   c: ExperimentCase,
   variant: VariantName,
+  options: { l7?: boolean } = {},
 ): VariantSpec {
   return variantSpec(variant, {
     replicas: def.hpa ? def.hpa.minReplicas : def.replicas,
     env: { ...def.serverEnv, ...c.serverEnv },
     hpa: def.hpa,
     rttMs: c.rttMs ?? def.rttMs,
+    methodRouting: options.l7,
+    sessionHash: options.l7,
   });
 }

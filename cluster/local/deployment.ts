@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { ClusterEvent, ReplicaStatus, VariantSpec } from '../provider.js';
 import { type ServerProcess, startServerProcess } from './server-process.js';
-import type { ServiceProxy } from './service-proxy.js';
+import type { Endpoint } from './service-proxy.js';
+
+/** The Service in front of the pods: L4 (kube-proxy) or L7 (a gateway). */
+export interface EndpointSink {
+  setEndpoints(endpoints: Endpoint[]): void;
+}
 
 /**
  * A Deployment on loopback: pods are real server processes; a reconcile loop (every 250 ms) probes
@@ -49,7 +54,7 @@ export class LocalDeployment {
 
   constructor(
     readonly spec: VariantSpec,
-    private readonly proxy: ServiceProxy,
+    private readonly proxy: EndpointSink,
     private readonly env: Record<string, string>,
     private readonly emit: (kind: ClusterEvent['kind'], detail: Record<string, unknown>) => void,
   ) {

@@ -129,4 +129,45 @@ describe('local provider', () => {
     expect(ups.length).toBeGreaterThan(0);
     expect(events.some((e) => e.kind === 'hpa-decision' && Number(e.detail.utilisation) > 50)).toBe(true);
   });
+
+  it('L7: sessions stay on the pod that created them across connections; rc requests spread per request', async () => {
+    provider = createLocalProvider();
+    const handles = await provider.up([
+      variantSpec('legacy-sticky', { replicas: 3, sessionHash: true }),
+      variantSpec('rc', { replicas: 3, methodRouting: true }),
+    ]);
+    const legacyUrl = handles.get('legacy-sticky')!.url;
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const init = await request(legacyUrl, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
+    });
+    await init.body.text();
+    const sid = String(init.headers['mcp-session-id']);
+    const creator = String(init.headers['x-mcpbench-replica']);
+    for (let i = 0; i < 5; i++) {
+      const a = new Agent({ connections: 1 });
+      const res = await request(legacyUrl, {
+        dispatcher: a,
+        method: 'POST',
+        headers: { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2 + i, method: 'tools/list' }),
+      });
+      await res.body.text();
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['x-mcpbench-replica']).toBe(creator);
+      await a.close();
+    }
+    const kept = new Agent({ connections: 1 });
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add(await replicaOf(handles.get('rc')!.url, kept));
+    await kept.close();
+    expect(seen.size).toBe(3);
+  });
 });

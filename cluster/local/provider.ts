@@ -1,6 +1,7 @@
 import type { ClusterEvent, ClusterProvider, VariantHandle, VariantName, VariantSpec } from '../provider.js';
 import { LocalDeployment } from './deployment.js';
 import { decide, newHpaState } from './hpa.js';
+import { L7Proxy } from './l7-proxy.js';
 import { type RedisProcess, startRedis } from './redis-server.js';
 import { ServiceProxy } from './service-proxy.js';
 
@@ -19,7 +20,7 @@ class LocalProvider implements ClusterProvider {
   readonly name = 'local' as const;
   private readonly listeners = new Set<(e: ClusterEvent) => void>();
   private readonly deployments = new Map<VariantName, LocalDeployment>();
-  private readonly proxies: ServiceProxy[] = [];
+  private readonly proxies: Array<ServiceProxy | L7Proxy> = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private redis: RedisProcess | undefined;
   private redisPort: number | undefined;
@@ -61,18 +62,16 @@ class LocalProvider implements ClusterProvider {
     if (this.downed) throw new Error('local provider: already torn down');
     const handles = new Map<VariantName, VariantHandle>();
     for (const spec of variants) {
-      if (spec.routing === 'session-hash' || spec.routing === 'mcp-method') {
-        throw new Error(
-          `${spec.name}: routing "${spec.routing}" needs the L7 proxy, which the local provider does not have yet`,
-        );
-      }
       const env: Record<string, string> = { ...spec.env };
       if (spec.redis) env.MCPBENCH_REDIS_URL = await this.ensureRedis();
       else env.MCPBENCH_REDIS_URL = 'redis://127.0.0.1:1';
-      const proxy = new ServiceProxy({
-        affinity: spec.routing === 'client-ip' ? 'client-ip' : 'none',
-        rttMs: spec.rttMs,
-      });
+      const proxy =
+        spec.routing === 'session-hash' || spec.routing === 'mcp-method'
+          ? new L7Proxy(spec.routing)
+          : new ServiceProxy({
+              affinity: spec.routing === 'client-ip' ? 'client-ip' : 'none',
+              rttMs: spec.rttMs,
+            });
       this.proxies.push(proxy);
       const port = await proxy.listen();
       const deployment = new LocalDeployment(spec, proxy, env, (kind, detail) =>
