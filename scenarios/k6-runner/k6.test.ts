@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisProcess, startRedis } from '../../cluster/local/redis-server.js';
 import { type ServerProcess, startServerProcess } from '../../cluster/local/server-process.js';
 import { EngineResultSchema } from '../engine/raw-result.js';
 import { foldK6Output, K6_BUILD_HINT, k6Args, k6Binary, parseK6Time, runK6 } from './run-k6.js';
@@ -111,15 +112,26 @@ describe('k6 output folding (no k6 needed)', () => {
 describe(`k6 against real servers${skipReason}`, () => {
   let rc: ServerProcess | undefined;
   let legacy: ServerProcess | undefined;
+  let redis: RedisProcess | undefined;
   beforeAll(async () => {
     if (!bin) return;
+    redis = await startRedis();
     [rc, legacy] = await Promise.all([
-      startServerProcess({ kind: 'rc', replica: 'rc-k6' }),
+      startServerProcess({
+        kind: 'rc',
+        replica: 'rc-k6',
+        env: {
+          MCPBENCH_REDIS_URL: redis.url,
+          MCPBENCH_TASK_DURATION_MS: '200',
+          MCPBENCH_TASK_POLL_INTERVAL_MS: '50',
+        },
+      }),
       startServerProcess({ kind: 'legacy', replica: 'legacy-k6' }),
     ]);
   });
   afterAll(async () => {
     await Promise.all([rc?.terminate(), legacy?.terminate()]);
+    await redis?.stop();
   });
 
   it.skipIf(!bin)('runs the calls scenario for 3 s against the rc server (open model)', async () => {
@@ -136,7 +148,7 @@ describe(`k6 against real servers${skipReason}`, () => {
     expect(result.engine).toBe('k6');
     expect(result.target.protocol).toBe('2026-07-28');
     expect(result.counts.requests).toBeGreaterThan(50);
-    expect(result.counts.errors).toBe(0);
+    expect(result.counts.errors, JSON.stringify(result.errors)).toBe(0);
     expect(result.counts.ok).toBe(result.counts.requests);
     expect(result.perReplica).toEqual({ 'rc-k6': result.counts.requests });
     expect(Object.keys(result.histograms)).toEqual(expect.arrayContaining(['request', 'method:tools/call']));
@@ -159,13 +171,38 @@ describe(`k6 against real servers${skipReason}`, () => {
           durationMs: 3_000,
         }),
       );
-      expect(result.counts.errors).toBe(0);
+      expect(result.counts.errors, JSON.stringify(result.errors)).toBe(0);
       expect(result.counts.sessions).toBeGreaterThan(1);
       expect(result.counts.turns).toBeGreaterThan(result.counts.sessions);
       for (const m of ['initialize', 'notifications/initialized', 'tools/list', 'tools/call', 'DELETE']) {
         expect(result.histograms[`method:${m}`], m).toBeDefined();
       }
       expect(result.perReplica['legacy-k6']).toBe(result.counts.requests);
+    },
+  );
+
+  it.skipIf(!bin)(
+    'runs the steady scenario against the rc server: handles and tasks (closed model)',
+    async () => {
+      const server = rc as ServerProcess;
+      const result = EngineResultSchema.parse(
+        await runK6({
+          url: server.url,
+          protocol: '2026-07-28',
+          scenario: 'steady',
+          scenarioParams: { thinkTimeMs: 10 },
+          load: { model: 'closed', agents: 4 },
+          durationMs: 3_000,
+        }),
+      );
+      expect(result.counts.errors, JSON.stringify(result.errors)).toBe(0);
+      expect(result.lifecycle.handlesOpened).toBeGreaterThan(0);
+      expect(result.lifecycle.handlesRejected).toBe(0);
+      expect(result.lifecycle.tasksStarted).toBeGreaterThan(0);
+      expect(result.lifecycle.tasksCompleted + result.lifecycle.tasksCancelled).toBeGreaterThan(0);
+      expect(result.lifecycle.listCacheHits).toBeGreaterThan(0);
+      expect(result.histograms['method:tasks/get']).toBeDefined();
+      expect(result.histograms['method:tools/call long_operation']).toBeDefined();
     },
   );
 });
