@@ -23,10 +23,9 @@ export interface LoadRequest {
 }
 
 export async function startLoad(req: LoadRequest): Promise<LoadHandle> {
-  if (req.engine === 'k6') {
-    throw new Error('--engine k6: k6 support is not built yet; use --engine builtin');
-  }
-  const handle = await startEngine({
+  const start =
+    req.engine === 'k6' ? (await import('../scenarios/k6-runner/run-k6.js')).startK6 : startEngine;
+  const handle = await start({
     url: req.url,
     protocol: req.protocol,
     scenario: req.scenario,
