@@ -237,7 +237,8 @@ component_image() { # image-ref binary [extra Dockerfile lines]
   if stamp_ok "$stampname" "$key" && have_image "$ref" && [[ -f "$IMAGES_DIR/$stampname.tar" ]]; then return; fi
   local ctx="$CACHE/ctx-img"; rm -rf "$ctx"; mkdir -p "$ctx"
   cp "$BIN/$binary" "$ctx/$binary"
-  printf 'FROM mcpbench/base:bookworm\nCOPY %s /usr/local/bin/%s\n%s\n' "$binary" "$binary" "$extra" >"$ctx/Dockerfile"
+  # extra lines first: package installs stay cached across rebuilt binaries
+  printf 'FROM mcpbench/base:bookworm\n%s\nCOPY %s /usr/local/bin/%s\n' "$extra" "$binary" "$binary" >"$ctx/Dockerfile"
   log "docker build $ref"
   $NICE docker build -q -t "$ref" "$ctx" >>"$LOGS/images.log" 2>&1
   docker save "$ref" -o "$IMAGES_DIR/$stampname.tar"
@@ -252,7 +253,7 @@ step_images() {
   # kube-proxy drives iptables: give its image the Debian iptables (legacy and nft backends).
   component_image "$r/kube-proxy:$K8S_VERSION" kube-proxy \
     'RUN apt-get update && apt-get install -y --no-install-recommends iptables conntrack ipset kmod && rm -rf /var/lib/apt/lists/*'
-  component_image "$r/etcd:$ETCD_TAG" etcd 'COPY --from=mcpbench/base:bookworm /bin/sh /bin/sh'
+  component_image "$r/etcd:$ETCD_TAG" etcd
   component_image "$r/coredns/coredns:$COREDNS_VERSION" coredns 'ENTRYPOINT ["/usr/local/bin/coredns"]'
   component_image "$r/pause:$PAUSE_TAG" pause 'ENTRYPOINT ["/usr/local/bin/pause"]'
   component_image "$r/metrics-server/metrics-server:$METRICS_SERVER_VERSION" metrics-server \
