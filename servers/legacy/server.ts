@@ -319,13 +319,23 @@ export async function createLegacyEndpoint(
           return jsonRpcError(res, 400, -32600, 'Invalid Request: request id already in use in this session');
         }
         for (const id of ids) inflight.add(id);
-        if (ids.length) {
-          res.once('close', () => {
-            for (const id of ids) inflight.delete(id);
-            if (live.closing && inflight.size === 0) live.transport.close().catch(() => {});
-          });
+        const owner = live;
+        let released = ids.length === 0;
+        const release = () => {
+          if (released) return;
+          released = true;
+          for (const id of ids) inflight.delete(id);
+          if (owner.closing && inflight.size === 0) owner.transport.close().catch(() => {});
+        };
+        // The ids are released when the answer is sent or the client goes away, whichever comes first;
+        // the client may have gone before this point (its 'close' then fired already).
+        res.once('close', release);
+        if (req.socket.destroyed) release();
+        try {
+          await live.transport.handleRequest(req, res, body);
+        } finally {
+          if (res.writableEnded) release();
         }
-        await live.transport.handleRequest(req, res, body);
         return;
       }
       if (req.method === 'POST' && isInitializeRequest(body)) {
