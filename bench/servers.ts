@@ -91,6 +91,9 @@ interface Measurement {
   non2xx: number;
 }
 
+/** The first few non-2xx answers, printed under the table so an error count can be explained. */
+const failures: string[] = [];
+
 const client: ClientIdentity = { name: 'mcpbench-bench', version: '0.1.0', agentId: 'bench' };
 const CALL = { name: 'get_resource', arguments: { kind: 'Pod', name: 'web' } };
 
@@ -144,6 +147,11 @@ async function drive(target: Target, seconds: number, connections: number): Prom
           ...req,
           body: body.replace('"id":2,', `"id":${++next},`),
         }),
+        onResponse: (status: number, responseBody: string) => {
+          if (status >= 300 && failures.length < 3) {
+            failures.push(`${target.label}: ${status} ${String(responseBody).slice(0, 160)}`);
+          }
+        },
       },
     ],
   });
@@ -283,6 +291,7 @@ async function main(): Promise<void> {
       }
     }
     printTable(results, options);
+    for (const f of failures) console.log(`  non-2xx sample: ${f}`);
   } finally {
     await cleanup();
   }
