@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisProcess, startRedis } from '../../cluster/local/redis-server.js';
 import { type ServerProcess, startServerProcess } from '../../cluster/local/server-process.js';
 import { EngineResultSchema } from '../engine/raw-result.js';
-import { foldK6Output, K6_BUILD_HINT, k6Args, k6Binary, parseK6Time, runK6 } from './run-k6.js';
+import { fitStages, foldK6Output, K6_BUILD_HINT, k6Args, k6Binary, parseK6Time, runK6 } from './run-k6.js';
 
 /**
  * k6 against real server processes (built by `npm test` / `npx tsc -p tsconfig.build.json`): the
@@ -86,6 +86,19 @@ describe('k6 output folding (no k6 needed)', () => {
     expect(result.histograms['method:tools/call long_operation']).toBeDefined();
     expect(result.timeseries.map((p) => p.requests)).toEqual([2, 2]);
     expect(result.timeseries[0]?.perReplica).toEqual({ a: 1, b: 1 });
+  });
+
+  it('fits ramping stages to the run duration as the built-in engine runs them', () => {
+    const stages = [
+      { durationMs: 1_000, target: 10 },
+      { durationMs: 2_000, target: 30 },
+    ];
+    expect(fitStages(0, stages, 5_000)).toEqual([...stages, { durationMs: 2_000, target: 30 }]);
+    expect(fitStages(0, stages, 2_000)).toEqual([
+      { durationMs: 1_000, target: 10 },
+      { durationMs: 1_000, target: 20 },
+    ]);
+    expect(fitStages(4, stages, 500)).toEqual([{ durationMs: 500, target: 7 }]);
   });
 
   it('names the scenario script and passes the load as k6 environment variables', () => {

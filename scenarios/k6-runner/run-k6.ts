@@ -89,7 +89,10 @@ export function k6Args(
   } else {
     vars.MCPBENCH_AGENTS = String(load.agents);
   }
-  if (load.stages?.length) vars.MCPBENCH_STAGES = JSON.stringify(load.stages);
+  if (load.stages?.length)
+    vars.MCPBENCH_STAGES = JSON.stringify(
+      fitStages(load.model === 'open' ? load.rate : load.agents, load.stages, options.durationMs),
+    );
   const args = ['run', '--no-color', '--quiet', '--no-usage-report', '--no-summary', '--no-thresholds'];
   if (outputs.json) args.push('--out', `json=${outputs.json}`);
   const addresses = Math.max(0, options.sourceAddresses ?? 0);
@@ -97,6 +100,31 @@ export function k6Args(
   for (const [k, v] of Object.entries(vars)) args.push('-e', `${k}=${v}`);
   args.push(script);
   return args;
+}
+
+/**
+ * k6's ramping executors run exactly their stages; the built-in engine runs `durationMs` and holds the
+ * last level after the stages (levels ramp linearly from `initial`). Stages are cut at `durationMs`
+ * (the cut stage ends at the level it had reached) or extended with a hold, so both run alike.
+ */
+export function fitStages(
+  initial: number,
+  stages: Array<{ durationMs: number; target: number }>,
+  durationMs: number,
+): Array<{ durationMs: number; target: number }> {
+  const out: Array<{ durationMs: number; target: number }> = [];
+  let at = 0;
+  let from = initial;
+  for (const s of stages) {
+    if (at >= durationMs) break;
+    const d = Math.min(s.durationMs, durationMs - at);
+    const target = d < s.durationMs ? from + ((s.target - from) * d) / Math.max(1, s.durationMs) : s.target;
+    out.push({ durationMs: d, target });
+    from = target;
+    at += d;
+  }
+  if (at < durationMs) out.push({ durationMs: durationMs - at, target: from });
+  return out;
 }
 
 /** "2026-11-25T02:40:01.123456789+01:00" → epoch ms with sub-millisecond precision. */

@@ -207,7 +207,12 @@ export function buildOptions(config: RunConfig): Record<string, unknown> {
         };
   } else {
     executor = stages
-      ? { executor: 'ramping-vus', startVUs: config.agents, stages, gracefulRampDown: '0s' }
+      ? {
+          executor: 'ramping-vus',
+          startVUs: config.agents,
+          stages,
+          gracefulRampDown: ms(config.timeoutMs + 1_000),
+        }
       : { executor: 'constant-vus', vus: config.agents, duration: ms(config.durationMs) };
   }
   return {
