@@ -15,6 +15,35 @@ async function server(env: Record<string, string>): Promise<ServerProcess> {
   return s;
 }
 
+/** Servers several tests share (each test uses its own sessions), so the file starts fewer processes. */
+const shared = new Map<string, Promise<ServerProcess>>();
+function sharedServer(key: string, env: Record<string, string>): Promise<ServerProcess> {
+  let s = shared.get(key);
+  if (!s) {
+    s = server(env);
+    shared.set(key, s);
+  }
+  return s;
+}
+const TASK_MS = { MCPBENCH_TASK_DURATION_MS: '1500' };
+const memoryA = () => sharedServer('memory-a', TASK_MS);
+const memoryB = () => sharedServer('memory-b', TASK_MS);
+const redisEnv = () => ({ ...TASK_MS, MCPBENCH_STORE: 'redis', MCPBENCH_REDIS_URL: redis.url });
+const redisA = () => sharedServer('redis-a', redisEnv());
+const redisB = () => sharedServer('redis-b', redisEnv());
+
+async function toolCalls(s: ServerProcess): Promise<number> {
+  const m = (await (await fetch(`${s.baseUrl}/metrics`)).json()) as { byMethod: Record<string, number> };
+  return m.byMethod['tools/call'] ?? 0;
+}
+
+/** Resolves once `s` has read one more tools/call than `before` (counted as soon as it is parsed). */
+async function untilToolCallRead(s: ServerProcess, before: number): Promise<void> {
+  for (let i = 0; i < 500 && (await toolCalls(s)) <= before; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function connect(url: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const transport = new StreamableHTTPClientTransport(new URL(url));
   const client = new Client({ name: 'legacy-test', version: '1.0.0' });
@@ -60,7 +89,7 @@ describe('legacy server (2025-11-25, sessions)', () => {
   });
 
   it('ends a session on DELETE and answers 404 for it afterwards', async () => {
-    const a = await server({});
+    const a = await memoryA();
     const { client, transport } = await connect(a.url);
     const sessionId = transport.sessionId as string;
     await transport.terminateSession();
@@ -71,9 +100,8 @@ describe('legacy server (2025-11-25, sessions)', () => {
   });
 
   it('with the Redis store, a second replica serves a session the first one created', async () => {
-    const env = { MCPBENCH_STORE: 'redis', MCPBENCH_REDIS_URL: redis.url };
-    const a = await server(env);
-    const b = await server(env);
+    const a = await redisA();
+    const b = await redisB();
     const { client, transport } = await connect(a.url);
     const opened = await client.callTool({ name: 'open_workspace', arguments: { name: 'w' } });
     const workspace = (opened.structuredContent as { workspace: string }).workspace;
@@ -93,8 +121,8 @@ describe('legacy server (2025-11-25, sessions)', () => {
   });
 
   it('with the memory store, the second replica does not know the session: 404, session lost', async () => {
-    const a = await server({});
-    const b = await server({});
+    const a = await memoryA();
+    const b = await memoryB();
     const { client, transport } = await connect(a.url);
     const res = await post(b.url, transport.sessionId as string, {
       jsonrpc: '2.0',
@@ -106,7 +134,7 @@ describe('legacy server (2025-11-25, sessions)', () => {
   });
 
   it("refuses another session's workspace", async () => {
-    const a = await server({});
+    const a = await memoryA();
     const one = await connect(a.url);
     const two = await connect(a.url);
     const opened = await one.client.callTool({ name: 'open_workspace', arguments: { name: 'mine' } });
@@ -124,9 +152,8 @@ describe('legacy server (2025-11-25, sessions)', () => {
 
 describe('legacy server: session store edge cases', () => {
   it('with the Redis store, a session ended on one replica is gone on every replica', async () => {
-    const env = { MCPBENCH_STORE: 'redis', MCPBENCH_REDIS_URL: redis.url };
-    const a = await server(env);
-    const b = await server(env);
+    const a = await redisA();
+    const b = await redisB();
     const { client, transport } = await connect(a.url);
     const sessionId = transport.sessionId as string;
     // b builds its own copy of the session, then a ends it
@@ -192,7 +219,7 @@ describe('legacy server: session store edge cases', () => {
 
 describe('legacy server: request ids', () => {
   it('refuses a request whose id is still in flight in the same session, and answers the first', async () => {
-    const a = await server({ MCPBENCH_TASK_DURATION_MS: '1500' });
+    const a = await memoryA();
     const { client, transport } = await connect(a.url);
     const sessionId = transport.sessionId as string;
     const slow = {
@@ -201,13 +228,9 @@ describe('legacy server: request ids', () => {
       method: 'tools/call',
       params: { name: 'long_operation', arguments: { operation: 'build' } },
     };
+    const before = await toolCalls(a);
     const first = post(a.url, sessionId, slow);
-    // wait until the server has read the first request (counted per method once parsed)
-    for (let i = 0; i < 200; i++) {
-      const m = (await (await fetch(`${a.baseUrl}/metrics`)).json()) as { byMethod: Record<string, number> };
-      if ((m.byMethod['tools/call'] ?? 0) >= 1) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await untilToolCallRead(a, before);
     const dup = await post(a.url, sessionId, { jsonrpc: '2.0', id: 7, method: 'tools/list' });
     expect(dup.status).toBe(400);
     expect(((await dup.json()) as { error: { code: number } }).error.code).toBe(-32600);
@@ -221,22 +244,18 @@ describe('legacy server: request ids', () => {
   });
 
   it('answers a request already in flight when its session is ended elsewhere meanwhile', async () => {
-    const env = { MCPBENCH_STORE: 'redis', MCPBENCH_REDIS_URL: redis.url, MCPBENCH_TASK_DURATION_MS: '1500' };
-    const a = await server(env);
-    const b = await server(env);
+    const a = await redisA();
+    const b = await redisB();
     const { client, transport } = await connect(a.url);
     const sessionId = transport.sessionId as string;
+    const before = await toolCalls(b);
     const first = post(b.url, sessionId, {
       jsonrpc: '2.0',
       id: 11,
       method: 'tools/call',
       params: { name: 'long_operation', arguments: { operation: 'deploy' } },
     });
-    for (let i = 0; i < 200; i++) {
-      const m = (await (await fetch(`${b.baseUrl}/metrics`)).json()) as { byMethod: Record<string, number> };
-      if ((m.byMethod['tools/call'] ?? 0) >= 1) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await untilToolCallRead(b, before);
     await transport.terminateSession(); // on a
     expect((await post(b.url, sessionId, { jsonrpc: '2.0', id: 12, method: 'tools/list' })).status).toBe(404);
     const answered = await first;
