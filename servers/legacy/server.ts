@@ -32,7 +32,9 @@ import {
  *   rebuilds the SDK transport + server in the initialised state, then serves the request. The 1.x SDK
  *   has no public API for "resume an initialised session", so the rebuild sets the transport's
  *   session id / initialised flag and the server's client info / capabilities — the exact state
- *   `initialize` would have left (guarded by a test that fails if the SDK's internals move).
+ *   `initialize` would have left (the rebuild throws, answered as 500, if those fields move in a
+ *   future SDK, and the cross-replica tests fail). The session is saved to the store before the
+ *   transport answers `initialize`, because the client's next message may reach another replica.
  *
  *   A locally cached session is checked against Redis on every request (one EXPIRE, which also
  *   extends its TTL), so a session ended on one replica is gone on all of them.
@@ -42,6 +44,9 @@ import {
  * memory store that ends the session (the client gets 404 and re-initialises); with Redis only the
  * local copy goes. Responses are JSON by default; MCPBENCH_LEGACY_JSON_RESPONSE=false serves SSE
  * streams instead. Readiness follows the Redis connection when the store is Redis.
+ *
+ * A request reusing a JSON-RPC id still in flight in its session is refused (400, -32600): the SDK
+ * transport routes answers by id, so it would take the other request's answer.
  *
  * Tools: the shared catalogue; `open_workspace` returns a workspace id bound to the session,
  * `workspace_exec` / `close_workspace` refuse an id the session did not open. `long_operation` has no
