@@ -32,7 +32,7 @@ import {
  *   rebuilds the SDK transport + server in the initialised state, then serves the request. The 1.x SDK
  *   has no public API for "resume an initialised session", so the rebuild sets the transport's
  *   session id / initialised flag and the server's client info / capabilities — the exact state
- *   `initialize` would have left (the rebuild throws, answered as 500, if those fields move in a
+ *   `initialize` would have left (the rebuild throws, answered as 503, if those fields move in a
  *   future SDK, and the cross-replica tests fail). The session is saved to the store before the
  *   transport answers `initialize`, because the client's next message may reach another replica.
  *
