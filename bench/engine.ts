@@ -10,6 +10,7 @@ import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
 import { orphanGuarded } from '../cluster/local/orphan-guard.js';
 import { type ServerProcess, startServerProcess } from '../cluster/local/server-process.js';
+import { writeJsonAtomic } from '../experiments/atomic-write.js';
 import { type EngineOptions, runEngine } from '../scenarios/engine/engine.js';
 import type { EngineResult } from '../scenarios/engine/raw-result.js';
 import { K6_BUILD_HINT, k6Args, k6Binary, startK6 } from '../scenarios/k6-runner/run-k6.js';
@@ -43,6 +44,8 @@ type LoadKind = 'closed' | 'open';
 
 interface Measurement {
   requests: number;
+  /** open model: arrivals the generator could not start */
+  missed: number;
   errors: number;
   rps: number;
   /** CPU-seconds of the generator process over the load window */
@@ -59,6 +62,8 @@ interface ChildSummary {
   errors: number;
   p50Us: number;
   p99Us: number;
+  /** open model: arrivals the generator could not start (at its in-flight cap); autocannon does not say */
+  missed: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -86,6 +91,7 @@ function summarise(result: EngineResult): ChildSummary {
     errors: result.counts.errors,
     p50Us: h ? p(h, 50) : 0,
     p99Us: h ? p(h, 99) : 0,
+    missed: result.engineFaults.missedArrivals,
   };
 }
 
@@ -105,7 +111,10 @@ function engineOptions(
     load:
       load === 'closed'
         ? { model: 'closed', agents: connections }
-        : { model: 'open', rate, unit: 'requests' },
+        : // At most `connections` in flight, as autocannon's connections and k6's VUs: the same
+          // concurrency cap for every generator (the engine's default cap of 1000 lets an overloaded
+          // machine open a connection per late arrival).
+          { model: 'open', rate, unit: 'requests', maxInFlight: connections },
     durationMs: seconds * 1_000,
   };
 }
@@ -147,6 +156,7 @@ async function runChild(spec: ChildSpec): Promise<void> {
       // autocannon reports milliseconds
       p50Us: r.latency.p50 * 1000,
       p99Us: r.latency.p99 * 1000,
+      missed: 0,
     };
   }
   process.stdout.write(`result ${JSON.stringify(summary)}\n`);
@@ -292,6 +302,7 @@ async function measureK6Plain(bin: string, options: EngineOptions, seconds: numb
       errors: failed,
       p50Us: (trend.med ?? 0) * 1000,
       p99Us: (trend['p(99)'] ?? 0) * 1000,
+      missed: s.metrics.dropped_iterations?.count ?? 0,
     };
     return measurement(summary, seconds, sampler.between(start, start + seconds * 1_000));
   } finally {
@@ -326,6 +337,8 @@ interface Options {
   connections: number;
   rate: number;
   overheadRate: number;
+  warmup: number;
+  json: string | undefined;
   skip: Set<string>;
 }
 
@@ -339,6 +352,8 @@ function parseOptions(argv: string[]): Options {
       connections: { type: 'string', default: '20' },
       rate: { type: 'string', default: '1000' },
       'overhead-rate': { type: 'string', default: '200' },
+      warmup: { type: 'string', default: '3' },
+      json: { type: 'string' },
       skip: { type: 'string', default: '' },
     },
   });
@@ -361,6 +376,8 @@ function parseOptions(argv: string[]): Options {
     connections: int('connections', 1, 1000),
     rate: int('rate', 1, 100_000),
     overheadRate: int('overhead-rate', 1, 100_000),
+    warmup: int('warmup', 0, 60),
+    json: values.json,
     skip,
   };
 }
@@ -393,6 +410,17 @@ async function metricsOf(server: ServerProcess, method: 'GET' | 'DELETE' = 'GET'
   return method === 'GET' ? ((await res.json()) as ServerMetricsSnapshot) : undefined;
 }
 
+async function warm(url: string, opts: Options): Promise<void> {
+  await measureChild({
+    generator: 'builtin',
+    url,
+    load: 'closed',
+    connections: opts.connections,
+    rate: opts.rate,
+    seconds: opts.warmup,
+  });
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   const bin = k6Binary();
@@ -401,13 +429,15 @@ async function main(): Promise<void> {
   );
   if (!bin) console.log(`note: ${K6_BUILD_HINT}; measuring without k6`);
   console.log(
-    `engine bench: ${opts.seconds} s per measurement, ${opts.rounds} rounds interleaved; closed = ${opts.connections} connections, open = ${opts.rate} req/s; ${process.platform} ${process.version}`,
+    `engine bench: ${opts.seconds} s per measurement, ${opts.rounds} rounds interleaved; closed = ${opts.connections} connections, open = ${opts.rate} req/s with at most ${opts.connections} in flight; ${process.platform} ${process.version}`,
   );
 
   const trivial = await startTrivialServer();
   const results = new Map<string, Measurement[]>();
   const loads: LoadKind[] = ['closed', 'open'];
   try {
+    // A cold server (and a cold JIT) would penalise whichever generator runs first.
+    if (opts.warmup > 0) await warm(trivial.url, opts);
     for (let round = 0; round < opts.rounds; round++) {
       for (const load of loads) {
         // Rotate the order each round so no generator always runs first (or right after another).
@@ -428,7 +458,7 @@ async function main(): Promise<void> {
           const key = `${load} ${g}`;
           results.set(key, [...(results.get(key) ?? []), m]);
           console.log(
-            `  round ${round + 1} ${pad(load, 6)} ${pad(g, 10)}: ${fmt(m.rps)} req/s, ${fmt(m.cpuSeconds, 2)} CPU-s, ${fmt(m.perCpuSecond)} req/CPU-s, p50 ${fmt(m.p50Us)} µs, p99 ${fmt(m.p99Us)} µs, errors ${m.errors}`,
+            `  round ${round + 1} ${pad(load, 6)} ${pad(g, 10)}: ${fmt(m.rps)} req/s, ${fmt(m.cpuSeconds, 2)} CPU-s, ${fmt(m.perCpuSecond)} req/CPU-s, p50 ${fmt(m.p50Us)} µs, p99 ${fmt(m.p99Us)} µs, errors ${m.errors}, missed ${m.missed}`,
           );
         }
       }
@@ -439,7 +469,7 @@ async function main(): Promise<void> {
 
   console.log('\nPart 1: generator cost against a trivial tools/call endpoint (medians)');
   console.log(
-    `${'load'.padEnd(28)}${pad('req/s', 9)}${pad('CPU-s', 8)}${pad('req/CPU-s', 11)}${pad('p50 µs', 9)}${pad('p99 µs', 9)}${pad('errors', 8)}`,
+    `${'load'.padEnd(28)}${pad('req/s', 9)}${pad('CPU-s', 8)}${pad('req/CPU-s', 11)}${pad('p50 µs', 9)}${pad('p99 µs', 9)}${pad('errors', 8)}${pad('missed', 8)}`,
   );
   const med = (key: string, f: (m: Measurement) => number) => median((results.get(key) ?? []).map(f));
   for (const load of loads) {
@@ -453,7 +483,7 @@ async function main(): Promise<void> {
             2,
           ),
           8,
-        )}${pad(fmt(med(key, (m) => m.perCpuSecond)), 11)}${pad(fmt(med(key, (m) => m.p50Us)), 9)}${pad(fmt(med(key, (m) => m.p99Us)), 9)}${pad(fmt(med(key, (m) => m.errors)), 8)}`,
+        )}${pad(fmt(med(key, (m) => m.perCpuSecond)), 11)}${pad(fmt(med(key, (m) => m.p50Us)), 9)}${pad(fmt(med(key, (m) => m.p99Us)), 9)}${pad(fmt(med(key, (m) => m.errors)), 8)}${pad(fmt(med(key, (m) => m.missed)), 8)}`,
       );
     }
     const fold = med(`${load} k6-json`, (m) => m.foldCpuSeconds ?? Number.NaN);
@@ -482,7 +512,23 @@ async function main(): Promise<void> {
     }
   }
 
-  if (opts.skip.has('overhead')) return;
+  const over = opts.skip.has('overhead') ? new Map() : await overhead(opts, generators);
+  if (opts.json) {
+    await writeJsonAtomic(opts.json, {
+      options: { ...opts, skip: [...opts.skip] },
+      node: process.version,
+      measuredAt: new Date().toISOString(),
+      generatorCost: Object.fromEntries(results),
+      overhead: Object.fromEntries(over),
+    });
+    console.log(`\nraw measurements: ${opts.json}`);
+  }
+}
+
+async function overhead(
+  opts: Options,
+  generators: Generator[],
+): Promise<Map<string, Array<{ engineP50: number; serverP50: number; missed: number }>>> {
   console.log(
     `\nPart 2: measurement overhead against the rc server (zero-cost tools), open ${opts.overheadRate} req/s`,
   );
@@ -490,13 +536,14 @@ async function main(): Promise<void> {
     kind: 'rc',
     env: { MCPBENCH_TOOL_LATENCY_MS: '0', MCPBENCH_TOOL_CPU_MS: '0', MCPBENCH_PAYLOAD_BYTES: '0' },
   });
-  const over = new Map<string, Array<{ engineP50: number; serverP50: number }>>();
+  const over = new Map<string, Array<{ engineP50: number; serverP50: number; missed: number }>>();
   const overheadGenerators = (['builtin', 'k6-json'] as Generator[]).filter((g) => generators.includes(g));
   try {
+    if (opts.warmup > 0) await warm(server.url, opts);
     for (let round = 0; round < opts.rounds; round++) {
       const order = round % 2 ? [...overheadGenerators].reverse() : overheadGenerators;
       for (const g of order) {
-        const options = engineOptions(server.url, 'open', 1, opts.overheadRate, opts.seconds);
+        const options = engineOptions(server.url, 'open', opts.connections, opts.overheadRate, opts.seconds);
         await metricsOf(server, 'DELETE');
         const m =
           g === 'builtin'
@@ -504,16 +551,16 @@ async function main(): Promise<void> {
                 generator: 'builtin',
                 url: server.url,
                 load: 'open',
-                connections: 1,
+                connections: opts.connections,
                 rate: opts.overheadRate,
                 seconds: opts.seconds,
               })
             : await measureK6Runner(options, opts.seconds);
         const snap = (await metricsOf(server)) as ServerMetricsSnapshot;
-        const entry = { engineP50: m.p50Us, serverP50: snap.handlerLatencyUs.p50 };
+        const entry = { engineP50: m.p50Us, serverP50: snap.handlerLatencyUs.p50, missed: m.missed };
         over.set(g, [...(over.get(g) ?? []), entry]);
         console.log(
-          `  round ${round + 1} ${pad(g, 8)}: engine p50 ${fmt(entry.engineP50)} µs, server handler p50 ${fmt(entry.serverP50)} µs (${snap.handlerLatencyUs.count} requests), overhead ${fmt(entry.engineP50 - entry.serverP50)} µs`,
+          `  round ${round + 1} ${pad(g, 8)}: engine p50 ${fmt(entry.engineP50)} µs, server handler p50 ${fmt(entry.serverP50)} µs (${snap.handlerLatencyUs.count} requests), overhead ${fmt(entry.engineP50 - entry.serverP50)} µs, missed ${entry.missed}`,
         );
       }
     }
@@ -525,6 +572,7 @@ async function main(): Promise<void> {
       `  median ${g}: engine p50 ${fmt(median(xs.map((x) => x.engineP50)))} µs − server p50 ${fmt(median(xs.map((x) => x.serverP50)))} µs = overhead ${fmt(median(xs.map((x) => x.engineP50 - x.serverP50)))} µs${g === 'builtin' ? ' (goal ≤ 50 µs)' : ''}`,
     );
   }
+  return over;
 }
 
 const childIndex = process.argv.indexOf('--child');
