@@ -24,7 +24,7 @@ export GOFLAGS="${GOFLAGS:-} -trimpath"
 export CGO_ENABLED=0
 NICE="nice -n 15"
 
-STEPS=(docker base node servers redis kind k8s etcd coredns crictl metrics-server pause images node-image)
+STEPS=(docker base node servers redis kind k8s etcd coredns crictl metrics-server pause images addon-images node-image)
 
 log() { printf '[offline %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 stamp_ok() { [[ "${FORCE:-0}" != 1 && -f "$STAMPS/$1" && "$(cat "$STAMPS/$1")" == "$2" ]]; }
@@ -234,14 +234,16 @@ component_image() { # image-ref binary [extra Dockerfile lines]
   local ref="$1" binary="$2" extra="${3:-}"
   local key; key="$(sha256sum "$BIN/$binary" | cut -c1-16)-$(printf '%s' "$extra" | sha256sum | cut -c1-8)"
   local stampname; stampname="img-$(echo "$ref" | tr '/:' '__')"
-  if stamp_ok "$stampname" "$key" && have_image "$ref" && [[ -f "$IMAGES_DIR/$stampname.tar" ]]; then return; fi
+  local out="${SAVE_DIR:-$IMAGES_DIR}"
+  mkdir -p "$out"
+  if stamp_ok "$stampname" "$key" && have_image "$ref" && [[ -f "$out/$stampname.tar" ]]; then return; fi
   local ctx="$CACHE/ctx-img"; rm -rf "$ctx"; mkdir -p "$ctx"
   cp "$BIN/$binary" "$ctx/$binary"
   # extra lines first: package installs stay cached across rebuilt binaries
   printf 'FROM mcpbench/base:bookworm\n%s\nCOPY %s /usr/local/bin/%s\n' "$extra" "$binary" "$binary" >"$ctx/Dockerfile"
   log "docker build $ref"
   $NICE docker build -q -t "$ref" "$ctx" >>"$LOGS/images.log" 2>&1
-  docker save "$ref" -o "$IMAGES_DIR/$stampname.tar"
+  docker save "$ref" -o "$out/$stampname.tar"
   stamp_set "$stampname" "$key"
 }
 step_images() {
@@ -256,14 +258,19 @@ step_images() {
   component_image "$r/etcd:$ETCD_TAG" etcd
   component_image "$r/coredns/coredns:$COREDNS_VERSION" coredns 'ENTRYPOINT ["/usr/local/bin/coredns"]'
   component_image "$r/pause:$PAUSE_TAG" pause 'ENTRYPOINT ["/usr/local/bin/pause"]'
-  component_image "$r/metrics-server/metrics-server:$METRICS_SERVER_VERSION" metrics-server \
-    'ENTRYPOINT ["/usr/local/bin/metrics-server"]'
   # The app images (mcpbench/server:dev, mcpbench/redis:dev) change with the code: they are not baked
   # into the node image but loaded at cluster-up time (kind load docker-image).
 }
 
+# Add-ons we install ourselves (metrics-server): built as images, loaded at cluster-up like our own
+# images (kind load docker-image), so the node image does not change with them.
+step_addon-images() {
+  SAVE_DIR="$CACHE/addon-images" component_image "registry.k8s.io/metrics-server/metrics-server:$METRICS_SERVER_VERSION" metrics-server \
+    'ENTRYPOINT ["/usr/local/bin/metrics-server"]'
+}
+
 # ---------------------------------------------------------------------------------------------------
-step_node-image() { "$HERE/node-image.sh"; }
+step_node-image() { bash "$HERE/node-image.sh"; }
 
 # ---------------------------------------------------------------------------------------------------
 main() {

@@ -54,9 +54,9 @@ $NICE docker build -q -t "$IMAGE-stage" "$ctx" >"$CACHE/logs/kind-node-build.log
 log "importing images into containerd inside the node image"
 cname="mcpbench-node-image-build-$$"
 docker rm -f "$cname" >/dev/null 2>&1 || true
-docker run -d --name "$cname" --privileged --entrypoint sleep -v "$CACHE/images:/images:ro" "$IMAGE-stage" infinity >/dev/null
+PATH="$ROOT/cluster/kind/shim:$PATH" docker run -d --name "$cname" --privileged --entrypoint sleep -v "$CACHE/images:/images:ro" "$IMAGE-stage" infinity >/dev/null
 trap 'docker rm -f "$cname" >/dev/null 2>&1 || true' EXIT
-docker exec "$cname" bash -c 'containerd >/var/log/containerd-build.log 2>&1 & for i in $(seq 1 100); do ctr info >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /var/log/containerd-build.log; exit 1'
+docker exec "$cname" bash -c 'containerd >/var/log/containerd-build.log 2>&1 & for i in $(seq 1 100); do ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /var/log/containerd-build.log; exit 1'
 for tar in "$CACHE"/images/*.tar; do
   docker exec "$cname" ctr --namespace=k8s.io images import --label=io.cri-containerd.pinned=pinned \
     --all-platforms --no-unpack --digests "/images/$(basename "$tar")" >>"$CACHE/logs/kind-node-build.log" 2>&1
@@ -66,8 +66,6 @@ docker exec "$cname" bash -c 'pkill containerd; for i in $(seq 1 50); do pgrep c
 docker commit \
   --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
   --change 'CMD []' \
-  --change 'STOPSIGNAL SIGRTMIN+3' \
-  --change 'ENV container=docker' \
   "$cname" "$IMAGE" >/dev/null
 docker rm -f "$cname" >/dev/null
 docker rmi "$IMAGE-stage" >/dev/null 2>&1 || true
