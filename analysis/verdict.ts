@@ -76,7 +76,13 @@ export function verdictLines(summary: RunSummary): string[] {
         const spreadText = s.loadSpread
           ? `busiest replica ${fmt.pct(s.loadSpread.busiestShare)} / idlest ${fmt.pct(s.loadSpread.idlestShare)} of requests after scale-up`
           : 'no scale-up, so no spread';
-        return `${v.variant}: scaled to ${s.maxReplicas}, first scale-up after ${fmt.s(s.timeToFirstScaleUpMs)}, ${spreadText}`;
+        const first =
+          s.timeToFirstScaleUpMs === null
+            ? 'never scaled up'
+            : s.timeToFirstScaleUpMs < 0
+              ? `first scale-up ${fmt.s(-s.timeToFirstScaleUpMs)} before the load step (at base load)`
+              : `first scale-up ${fmt.s(s.timeToFirstScaleUpMs)} after the load step`;
+        return `${v.variant}: scaled to ${s.maxReplicas}, ${first}, ${spreadText}`;
       });
       lines.push(`**${id}**: ${parts.join('; ')}.`);
     }
