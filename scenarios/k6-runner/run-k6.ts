@@ -315,7 +315,10 @@ export async function startK6(options: EngineOptions): Promise<K6Handle> {
     if (logs.length > 100) logs.shift();
     const m = /mcpbench-start protocol=\S+ startedAtMs=(\d+)/.exec(line);
     if (m) onStart?.(Number(m[1]));
-    else if (/level=error/.test(line) && scriptErrors.length < 1000) scriptErrors.push(line);
+    else if (/level=error/.test(line) && !/test run was aborted because k6 received/.test(line)) {
+      // (k6's own note on a SIGINT stop is not a script error)
+      if (scriptErrors.length < 1000) scriptErrors.push(line);
+    }
   };
   for (const stream of [child.stdout, child.stderr]) {
     let buf = '';
