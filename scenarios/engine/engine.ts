@@ -197,6 +197,9 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
       }
       const wait = next - elapsedMs();
       if (wait > 1) await sleep(wait);
+      // Behind schedule: still yield between arrivals, so responses (and idle connections) come back
+      // instead of a burst of late arrivals each opening a new connection.
+      else await new Promise((r) => setImmediate(r));
       if (stopping) break;
       const dueNs = startNs + BigInt(Math.round(next * 1e6));
       faults.intended++;
