@@ -78,8 +78,36 @@ export async function kindUnavailable(opts: KindOptions = {}): Promise<string | 
   return null;
 }
 
+/**
+ * kind always creates its node with `docker run --privileged`; where the host's capability bounding
+ * set lacks CAP_SYS_RESOURCE runc refuses that, so kind then runs with cluster/kind/shim/docker first
+ * in PATH (which spells --privileged out without that one capability). Probed once.
+ */
+let kindEnv: Promise<NodeJS.ProcessEnv> | undefined;
+function envForKind(): Promise<NodeJS.ProcessEnv> {
+  kindEnv ??= run('docker', [
+    'run',
+    '--rm',
+    '--privileged',
+    '--entrypoint',
+    'true',
+    'mcpbench/base:bookworm',
+  ]).then(
+    () => process.env,
+    (err: { stderr?: string }) =>
+      /apply caps|operation not permitted/.test(String(err.stderr))
+        ? { ...process.env, PATH: `${ROOT}cluster/kind/shim:${process.env.PATH ?? ''}` }
+        : process.env,
+  );
+  return kindEnv;
+}
+
+async function kindRun(kind: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run(kind, args, { env: await envForKind(), maxBuffer: 16 << 20 });
+}
+
 async function clusterExists(kind: string, name: string): Promise<boolean> {
-  const { stdout } = await run(kind, ['get', 'clusters']);
+  const { stdout } = await kindRun(kind, ['get', 'clusters']);
   return stdout.split('\n').includes(name);
 }
 
@@ -93,31 +121,27 @@ export async function kindClusterUp(
   let created = false;
   if (!(await clusterExists(p.kind, p.clusterName))) {
     log(`kind create cluster --name ${p.clusterName} --image ${p.nodeImage}`);
-    await run(
-      p.kind,
-      [
-        'create',
-        'cluster',
-        '--name',
-        p.clusterName,
-        '--image',
-        p.nodeImage,
-        '--config',
-        p.config,
-        '--kubeconfig',
-        p.kubeconfig,
-        '--wait',
-        '180s',
-      ],
-      { maxBuffer: 16 << 20 },
-    );
+    await kindRun(p.kind, [
+      'create',
+      'cluster',
+      '--name',
+      p.clusterName,
+      '--image',
+      p.nodeImage,
+      '--config',
+      p.config,
+      '--kubeconfig',
+      p.kubeconfig,
+      '--wait',
+      '180s',
+    ]);
     created = true;
   } else {
-    await run(p.kind, ['export', 'kubeconfig', '--name', p.clusterName, '--kubeconfig', p.kubeconfig]);
+    await kindRun(p.kind, ['export', 'kubeconfig', '--name', p.clusterName, '--kubeconfig', p.kubeconfig]);
   }
-  for (const image of [p.image, p.redisImage]) {
+  for (const image of [p.image, p.redisImage, p.metricsServerImage]) {
     log(`kind load docker-image ${image}`);
-    await run(p.kind, ['load', 'docker-image', image, '--name', p.clusterName], { maxBuffer: 16 << 20 });
+    await kindRun(p.kind, ['load', 'docker-image', image, '--name', p.clusterName]);
   }
   await installMetricsServer(p.kubeconfig, p.metricsServerImage);
   return { kubeconfig: p.kubeconfig, created };
@@ -126,7 +150,7 @@ export async function kindClusterUp(
 export async function kindClusterDown(opts: KindOptions = {}): Promise<void> {
   const p = kindPaths(opts);
   if (await clusterExists(p.kind, p.clusterName)) {
-    await run(p.kind, ['delete', 'cluster', '--name', p.clusterName, '--kubeconfig', p.kubeconfig]);
+    await kindRun(p.kind, ['delete', 'cluster', '--name', p.clusterName, '--kubeconfig', p.kubeconfig]);
   }
 }
 

@@ -37,9 +37,30 @@ path, pause = sys.argv[1], sys.argv[2]
 text = open(path).read()
 text = re.sub(r'\[proxy_plugins\][\s\S]*?address = "/run/containerd-fuse-overlayfs.sock"\n', '', text)
 text = text.replace('registry.k8s.io/pause:3.10"', f'registry.k8s.io/pause:{pause}"')
+# Lowering oom_score_adj (the kubelet asks -998 for critical pods) needs CAP_SYS_RESOURCE, which the
+# node does not have here (see cluster/kind/shim/docker): runc then fails every sandbox with
+# "can't get final child's PID from pipe: EOF". Clamp it to containerd's own, as kind does rootless.
+text = text.replace('restrict_oom_score_adj = false', 'restrict_oom_score_adj = true')
 open(path, 'w').write(text)
 PY
 rm -f "$ctx/files/etc/systemd/system/containerd-fuse-overlayfs.service"
+# Without --privileged (see cluster/kind/shim/docker) Docker mounts the cgroup v1 hierarchies
+# read-only; the node has CAP_SYS_ADMIN, so make them writable again before kind's fix_cgroup.
+python3 - "$ctx/files/usr/local/bin/entrypoint" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+fix = """remount_cgroups_rw() {
+  local d
+  for d in /sys/fs/cgroup /sys/fs/cgroup/*; do
+    mountpoint -q "$d" && mount -o remount,rw,bind "$d" 2>/dev/null || true
+  done
+}
+"""
+text = text.replace("\n# run pre-init fixups\n", "\n" + fix + "\n# run pre-init fixups\n", 1)
+text = text.replace("\nfix_mount\nfix_cgroup\n", "\nfix_mount\nremount_cgroups_rw\nfix_cgroup\n", 1)
+open(path, "w").write(text)
+PY
 for b in kubeadm kubelet kubectl crictl; do cp "$BIN/$b" "$ctx/bin/"; done
 echo "$K8S_VERSION" >"$ctx/version"
 cp "$HERE/node.kind.Dockerfile" "$ctx/Dockerfile"
