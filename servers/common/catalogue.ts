@@ -155,6 +155,18 @@ export function buildCatalogue(size: number): ToolSpec[] {
   return tools;
 }
 
+/** The catalogue as `tools/list` returns it (the same on both protocol revisions), in catalogue order. */
+export function toolListing(
+  tools: ToolSpec[],
+): Array<Pick<ToolSpec, 'name' | 'title' | 'description' | 'inputSchema'>> {
+  return tools.map(({ name, title, description, inputSchema }) => ({
+    name,
+    title,
+    description,
+    inputSchema,
+  }));
+}
+
 /** A deterministic payload of `bytes` ASCII characters, so response sizes are exactly configurable. */
 export function makePayload(bytes: number): string {
   if (bytes <= 0) return '';

@@ -9,7 +9,13 @@ import {
   ListToolsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { buildCatalogue, describeToolResult, performToolWork, type ToolSpec } from '../common/catalogue.js';
+import {
+  buildCatalogue,
+  describeToolResult,
+  performToolWork,
+  type ToolSpec,
+  toolListing,
+} from '../common/catalogue.js';
 import type { ServerConfig } from '../common/config.js';
 import type { McpEndpoint } from '../common/http-shell.js';
 import {
@@ -135,12 +141,7 @@ export async function createLegacyEndpoint(
 ): Promise<McpEndpoint> {
   const catalogue = buildCatalogue(config.catalogueSize);
   const byName = new Map(catalogue.map((t) => [t.name, t]));
-  const toolList = catalogue.map(({ name, title, description, inputSchema }) => ({
-    name,
-    title,
-    description,
-    inputSchema,
-  }));
+  const toolList = toolListing(catalogue);
   const store: SessionStore =
     config.store === 'redis'
       ? new RedisSessionStore(config.redisUrl, SESSION_TTL_SECONDS)

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../common/redis.js';
 
 /**
  * Where a legacy session's metadata lives. `memory`: only in the pod that created it (the deployment
@@ -71,27 +72,13 @@ const WS_KEY = (id: string) => `mcpbench:legacy:session:${id}:workspaces`;
 export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis';
   private readonly redis: Redis;
-  private connected = false;
+  private readonly connected: () => boolean;
 
   constructor(
     url: string,
     private readonly ttlSeconds: number,
   ) {
-    this.redis = new Redis(url, {
-      lazyConnect: false,
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      retryStrategy: (times) => Math.min(50 * times, 1_000),
-    });
-    this.redis.on('ready', () => {
-      this.connected = true;
-    });
-    this.redis.on('close', () => {
-      this.connected = false;
-    });
-    this.redis.on('error', () => {
-      this.connected = false;
-    });
+    ({ redis: this.redis, connected: this.connected } = connectRedis(url));
   }
 
   async save(id: string, meta: SessionMeta) {
@@ -140,7 +127,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   ready() {
-    return this.connected;
+    return this.connected();
   }
 
   async close() {

@@ -2,7 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, ProtocolError, Server } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { buildCatalogue, describeToolResult, performToolWork, type ToolSpec } from '../common/catalogue.js';
+import {
+  buildCatalogue,
+  describeToolResult,
+  performToolWork,
+  type ToolSpec,
+  toolListing,
+} from '../common/catalogue.js';
 import type { ServerConfig } from '../common/config.js';
 import type { McpEndpoint } from '../common/http-shell.js';
 import { callerIdentity, mintHandle, verifyHandle } from './handles.js';
@@ -51,12 +57,7 @@ const AnyResult = z.object({}).passthrough();
 export async function createRcEndpoint(config: ServerConfig): Promise<McpEndpoint> {
   const catalogue = buildCatalogue(config.catalogueSize);
   const byName = new Map(catalogue.map((t) => [t.name, t]));
-  const toolList = catalogue.map(({ name, title, description, inputSchema }) => ({
-    name,
-    title,
-    description,
-    inputSchema,
-  }));
+  const toolList = toolListing(catalogue);
   const listResult = { tools: toolList, ttlMs: config.ttlMs, cacheScope: config.cacheScope };
   const tasks = new TaskStore(config.redisUrl, config.replica, {
     ttlMs: config.taskTtlMs,

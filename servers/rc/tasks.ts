@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../common/redis.js';
 
 /**
  * Tasks (extension `io.modelcontextprotocol/tasks`) kept in Redis so that `tasks/get`,
@@ -46,7 +47,7 @@ return 1
 
 export class TaskStore {
   private readonly redis: Redis;
-  private connected = false;
+  private readonly connected: () => boolean;
   private readonly running = new Map<string, { done: Promise<void>; abort: AbortController }>();
   private readonly heartbeat: NodeJS.Timeout;
 
@@ -55,26 +56,13 @@ export class TaskStore {
     private readonly replica: string,
     private readonly options: { ttlMs: number; pollIntervalMs: number; heartbeatMs: number; leaseMs: number },
   ) {
-    this.redis = new Redis(url, {
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      retryStrategy: (times) => Math.min(50 * times, 1_000),
-    });
-    this.redis.on('ready', () => {
-      this.connected = true;
-    });
-    this.redis.on('close', () => {
-      this.connected = false;
-    });
-    this.redis.on('error', () => {
-      this.connected = false;
-    });
+    ({ redis: this.redis, connected: this.connected } = connectRedis(url));
     this.heartbeat = setInterval(() => this.renewLeases().catch(() => {}), options.heartbeatMs);
     this.heartbeat.unref();
   }
 
   ready(): boolean {
-    return this.connected;
+    return this.connected();
   }
 
   /** Creates the task durably, then starts `work` in the background on this replica. */
