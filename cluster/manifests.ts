@@ -34,10 +34,23 @@ export interface VariantOverrides {
   /** MCPBENCH_* variables added to the container env (override the manifest's) */
   env?: Record<string, string>;
   image?: string;
+  /** Present: render the HorizontalPodAutoscaler (absent fields keep the manifest's values). */
   hpa?: Partial<Omit<HpaSpec, 'scaleUp' | 'scaleDown'>> & {
     scaleUpStabilizationSeconds?: number;
     scaleDownStabilizationSeconds?: number;
+    scaleUpPolicies?: HpaPolicy[];
+    scaleDownPolicies?: HpaPolicy[];
+    scaleUpSelectPolicy?: 'Max' | 'Min' | 'Disabled';
+    scaleDownSelectPolicy?: 'Max' | 'Min' | 'Disabled';
   };
+  /** Deployment.spec.strategy.rollingUpdate (a count or a percentage such as "25%") */
+  maxSurge?: number | string;
+  maxUnavailable?: number | string;
+  terminationGracePeriodSeconds?: number;
+  /** container CPU limit, millicores */
+  cpuLimitMillicores?: number;
+  /** Service.spec.sessionAffinityConfig.clientIP.timeoutSeconds (ClientIP variants) */
+  affinityTimeoutSeconds?: number;
   rttMs?: number;
   /** route rc through an L7 proxy on Mcp-Method (the HTTPRoute) instead of the L4 Service */
   methodRouting?: boolean;
@@ -66,12 +79,26 @@ export function variantObjects(name: VariantName, overrides: VariantOverrides = 
     AFFINITY: shape.affinity,
   });
   const deployment = objects.find((o) => o.kind === 'Deployment') as K8sObject;
-  const container = deployment.spec.template.spec.containers[0];
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers[0];
   for (const [k, v] of Object.entries(overrides.env ?? {})) {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(k))
+      throw new Error(`env: "${k}" is not a valid environment variable name`);
     const existing = container.env.find((e: { name: string }) => e.name === k);
-    if (existing) existing.value = v;
-    else container.env.push({ name: k, value: v });
+    if (existing) existing.value = String(v);
+    else container.env.push({ name: k, value: String(v) });
   }
+  const rolling = deployment.spec.strategy.rollingUpdate;
+  if (overrides.maxSurge !== undefined) rolling.maxSurge = overrides.maxSurge;
+  if (overrides.maxUnavailable !== undefined) rolling.maxUnavailable = overrides.maxUnavailable;
+  if (overrides.terminationGracePeriodSeconds !== undefined)
+    pod.terminationGracePeriodSeconds = overrides.terminationGracePeriodSeconds;
+  if (overrides.cpuLimitMillicores !== undefined)
+    container.resources.limits.cpu = `${overrides.cpuLimitMillicores}m`;
+  const service = objects.find((o) => o.kind === 'Service') as K8sObject;
+  if (service.spec.sessionAffinity !== 'ClientIP') delete service.spec.sessionAffinityConfig;
+  else if (overrides.affinityTimeoutSeconds !== undefined)
+    service.spec.sessionAffinityConfig.clientIP.timeoutSeconds = overrides.affinityTimeoutSeconds;
   const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler') as K8sObject;
   if (overrides.hpa) {
     const h = overrides.hpa;
@@ -87,6 +114,11 @@ export function variantObjects(name: VariantName, overrides: VariantOverrides = 
     if (h.scaleDownStabilizationSeconds !== undefined) {
       hpa.spec.behavior.scaleDown.stabilizationWindowSeconds = h.scaleDownStabilizationSeconds;
     }
+    if (h.scaleUpPolicies) hpa.spec.behavior.scaleUp.policies = h.scaleUpPolicies.map((p) => ({ ...p }));
+    if (h.scaleDownPolicies)
+      hpa.spec.behavior.scaleDown.policies = h.scaleDownPolicies.map((p) => ({ ...p }));
+    if (h.scaleUpSelectPolicy) hpa.spec.behavior.scaleUp.selectPolicy = h.scaleUpSelectPolicy;
+    if (h.scaleDownSelectPolicy) hpa.spec.behavior.scaleDown.selectPolicy = h.scaleDownSelectPolicy;
     // Controller flags, not HPA fields (--horizontal-pod-autoscaler-sync-period, -cpu-initialization-period):
     // recorded as annotations so every provider reads the same values.
     hpa.metadata.annotations = {
@@ -96,7 +128,9 @@ export function variantObjects(name: VariantName, overrides: VariantOverrides = 
       ...(h.cpuInitializationSeconds !== undefined
         ? { 'mcpbench/cpu-initialization-seconds': String(h.cpuInitializationSeconds) }
         : {}),
+      ...(h.tolerance !== undefined ? { 'mcpbench/tolerance': String(h.tolerance) } : {}),
     };
+    validateHpa(name, hpa);
     return objects;
   }
   return objects.filter((o) => o.kind !== 'HorizontalPodAutoscaler');
@@ -119,14 +153,54 @@ const intOrPercent = (v: number | string, of: number, roundUp: boolean): number 
   return roundUp ? Math.ceil(pct * of) : Math.floor(pct * of);
 };
 
+/** The API server's defaults for an HPA behaviour left out (autoscaling/v2 SetDefaults). */
+const DEFAULT_SCALE_UP: HpaPolicy[] = [
+  { type: 'Pods', value: 4, periodSeconds: 15 },
+  { type: 'Percent', value: 100, periodSeconds: 15 },
+];
+const DEFAULT_SCALE_DOWN: HpaPolicy[] = [{ type: 'Percent', value: 100, periodSeconds: 15 }];
+
 function policies(
   list: Array<{ type: string; value: number; periodSeconds: number }> | undefined,
+  defaults: HpaPolicy[],
 ): HpaPolicy[] {
-  return (list ?? []).map((p) => ({
+  if (!list || list.length === 0) return defaults.map((p) => ({ ...p }));
+  return list.map((p) => ({
     type: p.type as HpaPolicy['type'],
     value: p.value,
     periodSeconds: p.periodSeconds,
   }));
+}
+
+/** What the API server would refuse, named by field, before anything is started or applied. */
+function validateHpa(variant: VariantName, hpa: K8sObject): void {
+  const fail = (field: string, why: string) => {
+    throw new Error(`${variant}: hpa.${field} ${why}`);
+  };
+  const { minReplicas, maxReplicas } = hpa.spec;
+  if (!Number.isInteger(minReplicas) || minReplicas < 1)
+    fail('minReplicas', `must be an integer ≥ 1 (got ${minReplicas})`);
+  if (!Number.isInteger(maxReplicas) || maxReplicas < minReplicas)
+    fail('maxReplicas', `must be an integer ≥ minReplicas (got ${maxReplicas})`);
+  const target = hpa.spec.metrics[0].resource.target.averageUtilization;
+  if (!Number.isInteger(target) || target < 1)
+    fail('targetCpuUtilization', `must be an integer ≥ 1 (got ${target})`);
+  for (const dir of ['scaleUp', 'scaleDown'] as const) {
+    const rules = hpa.spec.behavior[dir];
+    const w = rules.stabilizationWindowSeconds;
+    if (!(Number.isInteger(w) && w >= 0 && w <= 3600))
+      fail(`${dir}StabilizationSeconds`, `must be an integer in 0..3600 (got ${w})`);
+    if (!['Max', 'Min', 'Disabled'].includes(rules.selectPolicy))
+      fail(`${dir}SelectPolicy`, `must be Max, Min or Disabled (got ${rules.selectPolicy})`);
+    for (const p of rules.policies ?? []) {
+      if (p.type !== 'Pods' && p.type !== 'Percent')
+        fail(`${dir}Policies`, `type must be Pods or Percent (got ${p.type})`);
+      if (!(Number.isInteger(p.value) && p.value > 0))
+        fail(`${dir}Policies`, `value must be an integer > 0 (got ${p.value})`);
+      if (!(Number.isInteger(p.periodSeconds) && p.periodSeconds > 0 && p.periodSeconds <= 1800))
+        fail(`${dir}Policies`, `periodSeconds must be an integer in 1..1800 (got ${p.periodSeconds})`);
+    }
+  }
 }
 
 /** Derives what the local provider needs from the rendered objects (never from anything else). */
@@ -161,15 +235,15 @@ export function variantSpecFromObjects(
       cpuInitializationSeconds: Number(
         hpaObj.metadata.annotations?.['mcpbench/cpu-initialization-seconds'] ?? 300,
       ),
-      tolerance: 0.1,
+      tolerance: Number(hpaObj.metadata.annotations?.['mcpbench/tolerance'] ?? 0.1),
       scaleUp: {
         stabilizationWindowSeconds: b.scaleUp?.stabilizationWindowSeconds ?? 0,
-        policies: policies(b.scaleUp?.policies),
+        policies: policies(b.scaleUp?.policies, DEFAULT_SCALE_UP),
         selectPolicy: b.scaleUp?.selectPolicy ?? 'Max',
       },
       scaleDown: {
         stabilizationWindowSeconds: b.scaleDown?.stabilizationWindowSeconds ?? 300,
-        policies: policies(b.scaleDown?.policies),
+        policies: policies(b.scaleDown?.policies, DEFAULT_SCALE_DOWN),
         selectPolicy: b.scaleDown?.selectPolicy ?? 'Max',
       },
     };
@@ -182,6 +256,8 @@ export function variantSpecFromObjects(
           ? 'session-hash'
           : 'client-ip'
         : 'round-robin';
+  const liveness = container.livenessProbe;
+  const limit = container.resources?.limits?.cpu;
   return {
     name,
     server,
@@ -194,9 +270,76 @@ export function variantSpecFromObjects(
     redis: env.MCPBENCH_STORE === 'redis' || server === 'rc',
     hpa,
     rttMs: extra.rttMs,
+    ...(service.spec.sessionAffinity === 'ClientIP'
+      ? {
+          sessionAffinityTimeoutSeconds:
+            service.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10_800,
+        }
+      : {}),
+    ...(liveness
+      ? {
+          livenessProbe: {
+            periodSeconds: liveness.periodSeconds ?? 10,
+            timeoutSeconds: liveness.timeoutSeconds ?? 1,
+            failureThreshold: liveness.failureThreshold ?? 3,
+          },
+        }
+      : {}),
+    ...(limit !== undefined ? { cpuLimitMillicores: millicores(limit) } : {}),
   };
 }
 
 export function variantSpec(name: VariantName, overrides: VariantOverrides = {}): VariantSpec {
+  if (!VARIANT_SHAPE[name])
+    throw new Error(`variant: unknown "${name}" (one of ${Object.keys(VARIANT_SHAPE).join(', ')})`);
+  if (overrides.replicas !== undefined && !(Number.isInteger(overrides.replicas) && overrides.replicas >= 1))
+    throw new Error(`${name}: replicas must be an integer ≥ 1 (got ${overrides.replicas})`);
+  if (overrides.rttMs !== undefined && !(overrides.rttMs >= 0))
+    throw new Error(`${name}: rttMs must be ≥ 0 (got ${overrides.rttMs})`);
   return variantSpecFromObjects(name, variantObjects(name, overrides), overrides);
+}
+
+/** Several variants with the same overrides (an experiment's deployment of each). */
+export function variantSpecs(names: readonly VariantName[], overrides: VariantOverrides = {}): VariantSpec[] {
+  return names.map((n) => variantSpec(n, overrides));
+}
+
+/**
+ * The overrides that render a VariantSpec's objects again (kind/kube apply exactly what the local
+ * provider followed): variantObjects(spec.name, overridesFromSpec(spec)).
+ */
+export function overridesFromSpec(spec: VariantSpec): VariantOverrides {
+  return {
+    replicas: spec.replicas,
+    env: spec.env,
+    maxSurge: spec.maxSurge,
+    maxUnavailable: spec.maxUnavailable,
+    terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
+    ...(spec.cpuLimitMillicores !== undefined ? { cpuLimitMillicores: spec.cpuLimitMillicores } : {}),
+    ...(spec.sessionAffinityTimeoutSeconds !== undefined
+      ? { affinityTimeoutSeconds: spec.sessionAffinityTimeoutSeconds }
+      : {}),
+    ...(spec.rttMs !== undefined ? { rttMs: spec.rttMs } : {}),
+    methodRouting: spec.routing === 'mcp-method',
+    sessionHash: spec.routing === 'session-hash',
+    ...(spec.hpa
+      ? {
+          hpa: {
+            minReplicas: spec.hpa.minReplicas,
+            maxReplicas: spec.hpa.maxReplicas,
+            targetCpuUtilization: spec.hpa.targetCpuUtilization,
+            cpuRequestMillicores: spec.hpa.cpuRequestMillicores,
+            syncPeriodSeconds: spec.hpa.syncPeriodSeconds,
+            cpuInitializationSeconds: spec.hpa.cpuInitializationSeconds,
+            tolerance: spec.hpa.tolerance,
+            scaleUpStabilizationSeconds: spec.hpa.scaleUp.stabilizationWindowSeconds,
+            scaleDownStabilizationSeconds: spec.hpa.scaleDown.stabilizationWindowSeconds,
+            scaleUpPolicies: spec.hpa.scaleUp.policies,
+            scaleDownPolicies: spec.hpa.scaleDown.policies,
+            scaleUpSelectPolicy: spec.hpa.scaleUp.selectPolicy,
+            scaleDownSelectPolicy: spec.hpa.scaleDown.selectPolicy,
+          },
+        }
+      : {}),
+  };
 }

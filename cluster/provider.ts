@@ -26,6 +26,12 @@ export interface VariantSpec {
   hpa?: HpaSpec;
   /** Emulated network round-trip time added by the Service proxy (local provider), ms. */
   rttMs?: number;
+  /** Service.spec.sessionAffinityConfig.clientIP.timeoutSeconds (client-ip routing; Kubernetes default 10800). */
+  sessionAffinityTimeoutSeconds?: number;
+  /** The container's livenessProbe timing (Kubernetes defaults: every 10 s, 1 s timeout, 3 failures). */
+  livenessProbe?: { periodSeconds: number; timeoutSeconds: number; failureThreshold: number };
+  /** Container CPU limit in millicores, when the manifest sets one (the local provider does not enforce it). */
+  cpuLimitMillicores?: number;
 }
 
 export interface HpaSpec {

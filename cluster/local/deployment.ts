@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ClusterEvent, ReplicaStatus, VariantSpec } from '../provider.js';
+import type { HpaPod } from './hpa.js';
 import { type ServerProcess, startServerProcess } from './server-process.js';
 import type { Endpoint } from './service-proxy.js';
 
@@ -25,10 +26,31 @@ interface Pod {
   cpuMillicores: number | null;
   cpuTicks: number | null;
   cpuAt: number;
+  /** start of the window the current CPU figure covers */
+  cpuWindowStart: number;
   startedAt: number;
+  /** last transition of the Ready condition */
+  readyTransitionAt: number;
+  everReady: boolean;
+  /** SIGKILLed or terminated by the controller (not a crash) */
+  stopping: boolean;
+  livenessFailures: number;
+  lastLivenessAt: number;
+}
+
+/** A pod that exited on its own before it was ever ready. */
+interface Crash {
+  pod: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  logs: string[];
 }
 
 const CLK_TCK = 100;
+/** How often the controller probes readiness and reconciles (kubelet's probes are 1 s at best). */
+export const RECONCILE_MS = 250;
+/** CPU sampling interval: the metric window the HPA sees. */
+export const CPU_SAMPLE_MS = 1_000;
 
 function cpuTicks(pid: number): number | null {
   try {
@@ -51,6 +73,10 @@ export class LocalDeployment {
   private stopped = false;
   private rolloutWaiters: Array<() => void> = [];
   private readonly exits = new Set<Promise<unknown>>();
+  private crashes: Crash[] = [];
+  /** CrashLoopBackOff: consecutive crashes before readiness, and when the next pod may start */
+  private crashStreak = 0;
+  private backoffUntil = 0;
 
   constructor(
     readonly spec: VariantSpec,
@@ -75,14 +101,23 @@ export class LocalDeployment {
     await Promise.all(starting);
     const deadline = Date.now() + 30_000;
     while (this.pods.filter((p) => p.ready).length < this.desired) {
-      if (Date.now() > deadline)
-        throw new Error(`${this.spec.name}: replicas did not become ready within 30 s`);
+      const crash = this.crashes[0];
+      if (crash) {
+        throw new Error(
+          `${this.spec.name}: pod ${crash.pod} exited (${crash.signal ?? `code ${crash.code}`}) before it was ready:\n` +
+            crash.logs.join('\n'),
+        );
+      }
+      if (Date.now() > deadline) {
+        const logs = this.pods.flatMap((p) => p.process.logs.slice(-5).map((l) => `${p.name}: ${l}`));
+        throw new Error(`${this.spec.name}: replicas did not become ready within 30 s\n${logs.join('\n')}`);
+      }
       await this.probe();
       await new Promise((r) => setTimeout(r, 100));
     }
     this.updateEndpoints();
-    this.loop = setInterval(() => this.reconcile().catch(() => {}), 250);
-    this.cpuLoop = setInterval(() => this.sampleCpu(), 1_000);
+    this.loop = setInterval(() => this.reconcile().catch(() => {}), RECONCILE_MS);
+    this.cpuLoop = setInterval(() => this.sampleCpu(), CPU_SAMPLE_MS);
     this.sampleCpu();
   }
 
@@ -103,7 +138,13 @@ export class LocalDeployment {
       cpuMillicores: null,
       cpuTicks: null,
       cpuAt: 0,
+      cpuWindowStart: 0,
       startedAt: Date.now(),
+      readyTransitionAt: Date.now(),
+      everReady: false,
+      stopping: false,
+      livenessFailures: 0,
+      lastLivenessAt: Date.now(),
     };
     this.pods.push(pod);
     this.emit('pod-started', { pod: name, pid: process.pid, revision: pod.revision });
@@ -111,6 +152,18 @@ export class LocalDeployment {
       this.pods = this.pods.filter((p) => p !== pod);
       this.updateEndpoints();
       this.emit('pod-exited', { pod: name, code, signal });
+      if (!pod.stopping && !pod.everReady && !this.stopped) {
+        // A crash before readiness: back off before the next start, as the kubelet does (capped lower).
+        this.crashes.push({ pod: name, code, signal, logs: process.logs.slice(-20) });
+        this.crashStreak++;
+        const delay = Math.min(10_000, 500 * 2 ** (this.crashStreak - 1));
+        this.backoffUntil = Date.now() + delay;
+        this.emit('note', {
+          pod: name,
+          message: `pod exited before it was ready (${signal ?? `code ${code}`}); next start in ${delay} ms`,
+          logs: process.logs.slice(-5),
+        });
+      }
     });
     this.exits.add(exit);
     exit.finally(() => this.exits.delete(exit));
@@ -130,7 +183,12 @@ export class LocalDeployment {
             ok = false;
           }
           if (pod.phase === 'terminating') return;
-          if (ok && !pod.ready) this.emit('pod-ready', { pod: pod.name });
+          if (ok !== pod.ready) pod.readyTransitionAt = Date.now();
+          if (ok && !pod.ready) {
+            this.emit('pod-ready', { pod: pod.name, afterMs: Date.now() - pod.startedAt });
+            pod.everReady = true;
+            this.crashStreak = 0;
+          }
           pod.ready = ok;
           if (ok) pod.phase = 'running';
         }),
@@ -145,8 +203,38 @@ export class LocalDeployment {
     );
   }
 
+  /** livenessProbe: /healthz failing failureThreshold times in a row restarts the pod (here: replaces it). */
+  private async checkLiveness(): Promise<void> {
+    const probe = this.spec.livenessProbe ?? { periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1 };
+    const now = Date.now();
+    await Promise.all(
+      this.pods
+        .filter((p) => p.phase === 'running' && now - p.lastLivenessAt >= probe.periodSeconds * 1000)
+        .map(async (pod) => {
+          pod.lastLivenessAt = now;
+          let ok = false;
+          try {
+            const res = await fetch(`${pod.process.baseUrl}/healthz`, {
+              signal: AbortSignal.timeout(probe.timeoutSeconds * 1000),
+            });
+            ok = res.status === 200;
+            await res.body?.cancel();
+          } catch {
+            ok = false;
+          }
+          pod.livenessFailures = ok ? 0 : pod.livenessFailures + 1;
+          if (pod.livenessFailures >= probe.failureThreshold && pod.phase === 'running') {
+            this.emit('note', { pod: pod.name, message: 'liveness probe failed; restarting the pod' });
+            this.terminate(pod, 'liveness probe failed');
+          }
+        }),
+    );
+  }
+
   private terminate(pod: Pod, reason: string): void {
+    pod.stopping = true;
     pod.phase = 'terminating';
+    if (pod.ready) pod.readyTransitionAt = Date.now();
     pod.ready = false;
     this.updateEndpoints();
     this.emit('pod-terminating', { pod: pod.name, reason });
@@ -158,12 +246,15 @@ export class LocalDeployment {
     this.reconciling = true;
     try {
       await this.probe();
+      await this.checkLiveness();
       this.updateEndpoints();
+      if (this.stopped) return;
       const alive = this.pods.filter((p) => p.phase !== 'terminating');
       const current = alive.filter((p) => p.revision === this.revision);
       const old = alive.filter((p) => p.revision !== this.revision);
       if (old.length === 0) {
-        for (let i = current.length; i < this.desired; i++) await this.startPod();
+        if (Date.now() >= this.backoffUntil)
+          for (let i = current.length; i < this.desired; i++) await this.startPod();
         const extra = current.length - this.desired;
         if (extra > 0) {
           const victims = [...current].sort(
@@ -183,7 +274,7 @@ export class LocalDeployment {
       const minAvailable = this.desired - this.spec.maxUnavailable;
       let total = alive.length;
       let newCount = current.length;
-      while (total < maxTotal && newCount < this.desired) {
+      while (total < maxTotal && newCount < this.desired && Date.now() >= this.backoffUntil) {
         await this.startPod();
         total++;
         newCount++;
@@ -209,6 +300,7 @@ export class LocalDeployment {
         pod.cpuMillicores = Math.round(
           (((ticks - pod.cpuTicks) / CLK_TCK) * 1000 * 1000) / (now - pod.cpuAt),
         );
+        pod.cpuWindowStart = pod.cpuAt;
       }
       pod.cpuTicks = ticks;
       pod.cpuAt = now;
@@ -231,6 +323,7 @@ export class LocalDeployment {
       ? this.pods.find((p) => p.name === name)
       : (this.pods.find((p) => p.ready && p.phase !== 'terminating') ?? this.pods[0]);
     if (!pod) throw new Error(`${this.spec.name}: no pod ${name ?? ''} to kill`);
+    pod.stopping = true;
     pod.process.kill();
     this.emit('pod-killed', { pod: pod.name, pid: pod.process.pid });
     return pod.name;
@@ -242,12 +335,18 @@ export class LocalDeployment {
     this.desired = replicas;
   }
 
-  /** CPU of ready pods older than `initSeconds`, for the HPA. */
-  cpuForHpa(initSeconds: number): number[] {
-    const cutoff = Date.now() - initSeconds * 1000;
-    return this.pods
-      .filter((p) => p.ready && p.phase === 'running' && p.startedAt <= cutoff && p.cpuMillicores !== null)
-      .map((p) => p.cpuMillicores as number);
+  /** The pods as the HPA controller sees them: Ready condition, start time, last CPU sample. */
+  hpaPods(): HpaPod[] {
+    return this.pods.map((p) => ({
+      name: p.name,
+      ready: p.ready,
+      terminating: p.phase === 'terminating',
+      startedAtMs: p.startedAt,
+      readyTransitionMs: p.readyTransitionAt,
+      cpuMillicores: p.cpuMillicores,
+      sampledAtMs: p.cpuMillicores === null ? null : p.cpuAt,
+      windowMs: p.cpuMillicores === null ? undefined : p.cpuAt - p.cpuWindowStart,
+    }));
   }
 
   status(): ReplicaStatus[] {
@@ -262,6 +361,7 @@ export class LocalDeployment {
   /** Every pod gone: SIGTERM, then SIGKILL after `graceMs`. */
   async stop(graceMs = 2_000): Promise<void> {
     this.stopped = true;
+    for (const p of this.pods) p.stopping = true;
     if (this.loop) clearInterval(this.loop);
     if (this.cpuLoop) clearInterval(this.cpuLoop);
     for (const w of this.rolloutWaiters) w();
@@ -271,6 +371,10 @@ export class LocalDeployment {
   }
 
   killAllNow(): void {
-    for (const p of this.pods) p.process.kill();
+    this.stopped = true;
+    for (const p of this.pods) {
+      p.stopping = true;
+      p.process.kill();
+    }
   }
 }

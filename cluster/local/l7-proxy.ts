@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import type { Endpoint } from './service-proxy.js';
 
@@ -22,7 +23,10 @@ export class L7Proxy {
   private server: Server | undefined;
   port = 0;
 
-  constructor(private readonly mode: 'session-hash' | 'mcp-method') {}
+  constructor(
+    private readonly mode: 'session-hash' | 'mcp-method',
+    private readonly options: { rttMs?: number } = {},
+  ) {}
 
   setEndpoints(endpoints: Endpoint[]): void {
     this.endpoints = endpoints;
@@ -68,6 +72,9 @@ export class L7Proxy {
   }
 
   private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Emulated network: half the round trip on the way in, half on the way out.
+    const halfRtt = (this.options.rttMs ?? 0) / 2;
+    if (halfRtt > 0) await sleep(halfRtt);
     const ep = this.pick(req);
     if (!ep) {
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"no ready endpoints"}');
@@ -94,6 +101,7 @@ export class L7Proxy {
       for (const [k, v] of Object.entries(upstream.headers)) {
         if (v !== undefined && !['connection', 'keep-alive', 'transfer-encoding'].includes(k)) out[k] = v;
       }
+      if (halfRtt > 0) await sleep(halfRtt);
       res.writeHead(upstream.statusCode, out);
       for await (const chunk of upstream.body) res.write(chunk);
       res.end();

@@ -16,6 +16,17 @@ import { ServiceProxy } from './service-proxy.js';
 /** The Kubernetes release whose documented semantics the local provider follows. */
 const FOLLOWS_KUBERNETES = 'v1.34 (local emulation)';
 
+export interface LocalProviderOptions {
+  /**
+   * Kill every child at once when the process gets SIGINT / SIGTERM and nobody else handles the signal
+   * (then the signal is re-raised, so the process still ends as it would have). Default true. A program
+   * that handles the signals itself (and calls down()) is left alone either way.
+   */
+  handleSignals?: boolean;
+  /** Redis binary (default: MCPBENCH_REDIS_SERVER or redis-server on PATH). */
+  redisBinary?: string;
+}
+
 class LocalProvider implements ClusterProvider {
   readonly name = 'local' as const;
   private readonly listeners = new Set<(e: ClusterEvent) => void>();
@@ -26,9 +37,28 @@ class LocalProvider implements ClusterProvider {
   private redisPort: number | undefined;
   private downed = false;
   private readonly exitHandler = () => this.killNow();
+  private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
 
-  constructor() {
+  constructor(private readonly options: LocalProviderOptions = {}) {
     process.once('exit', this.exitHandler);
+    if (options.handleSignals !== false) {
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+        const handler = () => {
+          // Someone else handles the signal (e.g. the CLI, which calls down()): leave it to them.
+          if (process.listenerCount(signal) > 1) return;
+          this.killNow();
+          this.removeSignalHandlers();
+          process.kill(process.pid, signal);
+        };
+        this.signalHandlers.set(signal, handler);
+        process.on(signal, handler);
+      }
+    }
+  }
+
+  private removeSignalHandlers(): void {
+    for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
+    this.signalHandlers.clear();
   }
 
   async kubernetesVersion(): Promise<string | null> {
@@ -51,9 +81,14 @@ class LocalProvider implements ClusterProvider {
 
   private async ensureRedis(): Promise<string> {
     if (!this.redis) {
-      this.redis = await startRedis({ port: this.redisPort });
-      this.redisPort = this.redis.port;
-      this.emit('cluster', 'redis-ready', { port: this.redis.port });
+      const redis = await startRedis({ port: this.redisPort, binary: this.options.redisBinary });
+      if (this.downed) {
+        await redis.stop();
+        throw new Error('local provider: torn down while Redis was starting');
+      }
+      this.redis = redis;
+      this.redisPort = redis.port;
+      this.emit('cluster', 'redis-ready', { port: this.redis.port, pid: this.redis.pid });
     }
     return this.redis.url;
   }
@@ -67,9 +102,10 @@ class LocalProvider implements ClusterProvider {
       else env.MCPBENCH_REDIS_URL = 'redis://127.0.0.1:1';
       const proxy =
         spec.routing === 'session-hash' || spec.routing === 'mcp-method'
-          ? new L7Proxy(spec.routing)
+          ? new L7Proxy(spec.routing, { rttMs: spec.rttMs })
           : new ServiceProxy({
               affinity: spec.routing === 'client-ip' ? 'client-ip' : 'none',
+              affinityTimeoutMs: (spec.sessionAffinityTimeoutSeconds ?? 10_800) * 1000,
               rttMs: spec.rttMs,
             });
       this.proxies.push(proxy);
@@ -90,15 +126,17 @@ class LocalProvider implements ClusterProvider {
     if (!hpa) return;
     const state = newHpaState();
     const timer = setInterval(() => {
+      if (this.downed) return;
       const current = deployment.desiredReplicas;
-      const cpu = deployment.cpuForHpa(hpa.cpuInitializationSeconds ?? 300);
-      const d = decide(hpa, state, current, cpu, Date.now());
+      const d = decide(hpa, state, current, deployment.hpaPods(), Date.now());
       this.emit(spec.name, 'hpa-decision', {
         current,
         desired: d.desired,
         recommendation: d.recommendation,
-        utilisation: d.utilisation === null ? null : Math.round(d.utilisation),
+        utilisation: d.utilisation,
+        targetUtilisation: hpa.targetCpuUtilization,
         reason: d.reason,
+        ...(d.pods ? { pods: d.pods } : {}),
       });
       if (d.desired !== current) deployment.scale(d.desired, 'hpa');
     }, hpa.syncPeriodSeconds * 1000);
@@ -140,6 +178,15 @@ class LocalProvider implements ClusterProvider {
     await this.redis?.stop();
     this.redis = undefined;
     process.off('exit', this.exitHandler);
+    this.removeSignalHandlers();
+  }
+
+  /** Every process this provider started and that still runs (pods and Redis), for leak checks. */
+  pids(): number[] {
+    return [
+      ...[...this.deployments.values()].flatMap((d) => d.pids()),
+      ...(this.redis ? [this.redis.pid] : []),
+    ];
   }
 
   /** Synchronous last resort (process exit): SIGKILL everything this provider started. */
@@ -149,6 +196,10 @@ class LocalProvider implements ClusterProvider {
   }
 }
 
-export function createLocalProvider(): ClusterProvider {
-  return new LocalProvider();
+export type { LocalProvider };
+
+export function createLocalProvider(
+  options: LocalProviderOptions = {},
+): ClusterProvider & { pids(): number[] } {
+  return new LocalProvider(options);
 }
