@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import { writeFileAtomic, writeJsonAtomic } from '../experiments/atomic-write.js';
 import { RUN_FILES, type RunManifest, trialDir } from '../experiments/run-dir.js';
-import { type EngineResult, emptyErrors, emptyLifecycle } from '../scenarios/engine/raw-result.js';
+import { type EngineResult, emptyLifecycle } from '../scenarios/engine/raw-result.js';
 
 /**
  * Builds real run directories (real HDR histograms of known samples) for analysis tests and the

@@ -75,7 +75,7 @@ describe('rc server (2026-07-28, stateless)', () => {
       name: 'open_workspace',
       arguments: { name: 'w' },
     });
-    const handle = (opened.result?.structuredContent as { handle: string }).handle;
+    const handle = (opened.result!.structuredContent as { handle: string }).handle;
     const ok = await rpc(b.url, 'agent-a', 'tools/call', {
       name: 'workspace_exec',
       arguments: { handle, command: 'ls' },
@@ -134,7 +134,7 @@ describe('rc server (2026-07-28, stateless)', () => {
       got = await rpc(b.url, 'agent-a', 'tasks/get', { taskId });
     }
     expect(got.result?.status).toBe('failed');
-    expect((got.result?.error as { data: { reason: string } }).data.reason).toBe('owner_lost');
+    expect((got.result!.error as { data: { reason: string } }).data.reason).toBe('owner_lost');
   });
 
   it('rejects the 2025 handshake with the unsupported-version error and answers server/discover', async () => {
