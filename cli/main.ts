@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerClusterCommand } from './cluster.js';
+import { registerCompareCommand } from './compare.js';
 import { registerLoadCommand } from './load.js';
 import { registerReportCommand } from './report.js';
 import { registerRunCommand } from './run.js';
@@ -21,6 +22,7 @@ const program = new Command()
 registerRunCommand(program);
 registerLoadCommand(program);
 registerReportCommand(program);
+registerCompareCommand(program);
 registerServeCommand(program);
 registerClusterCommand(program);
 
