@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../experiments/atomic-write.js';
 import { RUN_FILES } from '../experiments/run-dir.js';
+import { thresholdsJunit } from './junit.js';
 import { loadRun } from './load-run.js';
 import { renderHtml } from './report-html.js';
 import { renderMarkdown } from './report-md.js';
 import { type RunSummary, summariseLoaded } from './summarise.js';
+import { describeThresholdResult, evaluateThresholds, parseThresholds } from './thresholds.js';
 
 export interface AnalysisResult {
   summaryPath: string;
@@ -15,18 +17,35 @@ export interface AnalysisResult {
   summary: RunSummary;
 }
 
-/** Reads a run directory's raw results (only those) and writes summary.json, report.md and report.html. */
+/**
+ * Reads a run directory's raw results (only those) and writes summary.json, report.md and
+ * report.html, and junit.xml when thresholds are set (given here, else those the run was started with).
+ */
 export async function analyseRun(
   runDir: string,
-  _options: { thresholds?: unknown } = {},
+  options: { thresholds?: unknown } = {},
 ): Promise<AnalysisResult> {
   const run = await loadRun(runDir);
+  const specs = parseThresholds(options.thresholds ?? run.manifest.config.thresholds);
   const summary = summariseLoaded(run);
+  summary.thresholds = evaluateThresholds(specs, run);
   const summaryPath = join(runDir, RUN_FILES.summary);
   const reportMdPath = join(runDir, RUN_FILES.reportMd);
   const reportHtmlPath = join(runDir, RUN_FILES.reportHtml);
   await writeJsonAtomic(summaryPath, summary);
   await writeFileAtomic(reportMdPath, renderMarkdown(summary));
   await writeFileAtomic(reportHtmlPath, renderHtml(summary, run));
-  return { summaryPath, reportMdPath, reportHtmlPath, thresholdFailures: [], summary };
+  let junitPath: string | undefined;
+  if (specs.length) {
+    junitPath = join(runDir, RUN_FILES.junit);
+    await writeFileAtomic(junitPath, thresholdsJunit(summary.run, summary.thresholds));
+  }
+  return {
+    summaryPath,
+    reportMdPath,
+    reportHtmlPath,
+    ...(junitPath ? { junitPath } : {}),
+    thresholdFailures: summary.thresholds.filter((r) => !r.ok).map(describeThresholdResult),
+    summary,
+  };
 }

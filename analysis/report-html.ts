@@ -6,6 +6,7 @@ import type { LoadedRun } from './load-run.js';
 import { renderMarkdown } from './report-md.js';
 import { mergeHistograms } from './stats.js';
 import type { RunSummary } from './summarise.js';
+import { formatObserved } from './thresholds.js';
 import { verdictLines } from './verdict.js';
 
 /**
@@ -174,6 +175,17 @@ export function renderHtml(summary: RunSummary, run: LoadedRun): string {
   body.push('<section id="verdict"><h2>Verdict</h2><ul>');
   for (const l of verdictLines(summary)) body.push(`<li>${inlineMarkdown(l)}</li>`);
   body.push('</ul></section>');
+  if (summary.thresholds.length) {
+    const failed = summary.thresholds.filter((r) => !r.ok).length;
+    body.push(
+      `<section id="thresholds"><h2>Thresholds: ${failed ? `${failed} of ${summary.thresholds.length} failed` : 'all passed'}</h2>`,
+      '<table><thead><tr><th>result</th><th>threshold</th><th>experiment / variant</th><th>observed</th></tr></thead><tbody>',
+      ...summary.thresholds.map((r) => {
+        return `<tr><td>${r.ok ? 'pass' : '<strong>FAIL</strong>'}</td><td>${escapeHtml(r.threshold)}</td><td>${escapeHtml(`${r.experimentId} / ${r.variant}`)}</td><td>${escapeHtml(formatObserved(r))}</td></tr>`;
+      }),
+      '</tbody></table></section>',
+    );
+  }
   for (const exp of experiments) {
     const section = sections.find((s) => s.startsWith(`## ${exp.id}\n`)) ?? '';
     body.push(`<section class="experiment"><h2>${escapeHtml(exp.id)}</h2>`);

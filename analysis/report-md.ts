@@ -1,4 +1,5 @@
 import type { RunSummary, VariantSummary } from './summarise.js';
+import { describeThresholdResult } from './thresholds.js';
 import { describeComparison, fmt, verdictLines } from './verdict.js';
 
 /** report.md: the verdict and the headline tables, sized for a PR comment or a CI job summary. */
@@ -12,6 +13,15 @@ export function renderMarkdown(summary: RunSummary): string {
   out.push('## Verdict', '');
   const verdict = verdictLines(summary);
   out.push(...(verdict.length ? verdict.map((l) => `- ${l}`) : ['- No comparable experiment ran.']), '');
+  if (summary.thresholds.length) {
+    const failed = summary.thresholds.filter((r) => !r.ok).length;
+    out.push(
+      `## Thresholds: ${failed ? `${failed} of ${summary.thresholds.length} FAILED` : `all ${summary.thresholds.length} passed`}`,
+      '',
+      ...summary.thresholds.map((r) => `- ${describeThresholdResult(r)}`),
+      '',
+    );
+  }
   if (summary.problems.length) {
     out.push('## Files that could not be read', '', ...summary.problems.map((p) => `- ${p}`), '');
   }

@@ -2,6 +2,7 @@ import type * as hdr from 'hdr-histogram-js';
 import { type EngineResult, ERROR_CLASSES, HISTOGRAM_KEYS } from '../scenarios/engine/raw-result.js';
 import type { LoadedRun, Trial } from './load-run.js';
 import { bootstrapDiff, type Interval, mergeHistograms, spread } from './stats.js';
+import type { ThresholdResult } from './thresholds.js';
 
 /**
  * summary.json: per experiment × variant, the headline figures (percentiles from merged HDR
@@ -81,6 +82,8 @@ export interface RunSummary {
   comparisons: Comparison[];
   fingerprint: Record<string, unknown>;
   cluster: { provider: string; kubernetesVersion: string | null };
+  /** the run's k6-style thresholds, each checked per experiment × variant (empty when none are set) */
+  thresholds: ThresholdResult[];
 }
 
 function percentiles(h: hdr.Histogram): Percentiles {
@@ -382,5 +385,6 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
     comparisons,
     fingerprint: run.manifest.fingerprint,
     cluster: run.manifest.cluster,
+    thresholds: [],
   };
 }

@@ -7,7 +7,7 @@ export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description(
-      're-render summary.json, report.md and report.html from a run directory (reads raw results only)',
+      're-render summary.json, report.md, report.html (and junit.xml when the run has thresholds) from a run directory; exit 1 if a threshold fails',
     )
     .argument('<run-dir>', 'a run directory written by mcpbench run')
     .action(async (dir: string) => {
@@ -16,7 +16,11 @@ export function registerReportCommand(program: Command): void {
         if (result.summary.problems.length) {
           for (const p of result.summary.problems) process.stderr.write(`mcpbench report: skipped ${p}\n`);
         }
-        process.stderr.write(`${result.summaryPath}\n${result.reportMdPath}\n${result.reportHtmlPath}\n`);
+        process.stderr.write(
+          `${result.summaryPath}\n${result.reportMdPath}\n${result.reportHtmlPath}\n${result.junitPath ? `${result.junitPath}\n` : ''}`,
+        );
+        for (const f of result.thresholdFailures) process.stderr.write(`mcpbench report: threshold ${f}\n`);
+        if (result.thresholdFailures.length) process.exitCode = 1;
       } catch (err) {
         program.error(`mcpbench report: ${(err as Error).message}`, { exitCode: 2 });
       }

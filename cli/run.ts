@@ -149,6 +149,7 @@ export function registerRunCommand(program: Command): void {
         if (analysis.junitPath) log(`  junit:         ${analysis.junitPath}`);
       }
       if (analysis.thresholdFailures.length > 0) {
+        for (const f of analysis.thresholdFailures) log(`  threshold ${f}`);
         log(`mcpbench run: ${analysis.thresholdFailures.length} threshold(s) failed`);
         process.exitCode = 1;
       }

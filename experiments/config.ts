@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import ms from 'ms';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseThresholds } from '../analysis/thresholds.js';
 import { VARIANT_NAMES, type VariantName } from '../cluster/provider.js';
 import {
   DEFAULT_EXPERIMENTS,
@@ -121,8 +122,17 @@ export const RunConfigSchema = z.strictObject({
     .regex(/^[A-Za-z0-9._-]+$/, 'a run name is letters, digits, . _ -')
     .optional(),
   overrides: z.partialRecord(z.enum(EXPERIMENT_NAMES), ExperimentOverrideSchema).default({}),
-  /** k6-style thresholds, validated by analysis (see README). */
-  thresholds: z.unknown().optional(),
+  /** k6-style thresholds checked after the run (analysis/thresholds.ts; README): a failed one exits 1. */
+  thresholds: z
+    .unknown()
+    .optional()
+    .superRefine((value, ctx) => {
+      try {
+        parseThresholds(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^thresholds\.?:? ?/, '') });
+      }
+    }),
 });
 export type RunConfig = z.output<typeof RunConfigSchema>;
 export type RunConfigInput = z.input<typeof RunConfigSchema>;
