@@ -17,6 +17,11 @@ export const ServerConfigSchema = z.object({
   /** Cost model of every tool call. */
   toolLatencyMs: z.coerce.number().min(0).max(600_000).default(0),
   toolCpuMs: z.coerce.number().min(0).max(60_000).default(0),
+  /**
+   * Injected regression for calibrating `mcpbench compare`: every MCP response is held back until
+   * the request has taken this factor × its real handling time (1.2 = a server 20% slower).
+   */
+  slowdown: z.coerce.number().min(1).max(10).default(1),
   payloadBytes: z.coerce
     .number()
     .int()
@@ -65,6 +70,7 @@ const ENV_KEYS: Record<keyof ServerConfig, string> = {
   redisUrl: 'MCPBENCH_REDIS_URL',
   toolLatencyMs: 'MCPBENCH_TOOL_LATENCY_MS',
   toolCpuMs: 'MCPBENCH_TOOL_CPU_MS',
+  slowdown: 'MCPBENCH_SLOWDOWN',
   payloadBytes: 'MCPBENCH_PAYLOAD_BYTES',
   catalogueSize: 'MCPBENCH_CATALOGUE_SIZE',
   ttlMs: 'MCPBENCH_TTL_MS',

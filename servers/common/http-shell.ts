@@ -98,6 +98,32 @@ function methodsOf(body: unknown): string[] {
  * Serves an MCP endpoint with what every deployable server needs: /healthz, /readyz, /metrics,
  * a replica header, body-size and Origin checks, JSON parsing, and graceful shutdown on SIGTERM.
  */
+/**
+ * MCPBENCH_SLOWDOWN: hold the response body back until the request has taken `factor` × its real
+ * handling time. Writes are buffered and replayed after the delay (headers go out with the first
+ * write, so the client sees nothing earlier); only POST answers are slowed, never a standing stream.
+ */
+function holdBackResponse(res: ServerResponse, started: bigint, factor: number): void {
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  const held: unknown[][] = [];
+  res.write = ((...args: unknown[]) => {
+    held.push(args);
+    return true;
+  }) as ServerResponse['write'];
+  res.end = ((...args: unknown[]) => {
+    const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+    setTimeout(
+      () => {
+        for (const args of held) write(...args);
+        end(...args);
+      },
+      elapsedMs * (factor - 1),
+    );
+    return res;
+  }) as ServerResponse['end'];
+}
+
 export async function startHttpShell(
   config: ServerConfig,
   endpoint: McpEndpoint,
@@ -147,6 +173,8 @@ export async function startHttpShell(
       const us = Number((process.hrtime.bigint() - started) / 1000n);
       metrics.handlerUs.recordValue(Math.max(1, Math.min(us, 60_000_000)));
     });
+
+    if (config.slowdown > 1 && req.method === 'POST') holdBackResponse(res, started, config.slowdown);
 
     try {
       let body: unknown;
