@@ -4,7 +4,7 @@ import { analyseRun } from '../analysis/index.js';
 import { VARIANT_NAMES } from '../cluster/provider.js';
 import { buildRunConfig, ConfigError, readConfigFile, resolveExperiments } from '../experiments/config.js';
 import { EXPERIMENT_NAMES } from '../experiments/definitions.js';
-import { createProvider } from '../experiments/providers.js';
+import { createProvider, prepareRunCluster } from '../experiments/providers.js';
 import { estimateSeconds, RunInterrupted, runSuite } from '../experiments/runner.js';
 
 function positiveInt(flag: string) {
@@ -36,6 +36,7 @@ export function registerRunCommand(program: Command): void {
       ]),
     )
     .option('--context <name>', 'kubeconfig context for --cluster kube')
+    .option('--keep', 'kind: leave the cluster up after the run (one that was up before is always left)')
     .option('--experiments <list>', `comma-separated subset of ${EXPERIMENT_NAMES.join(', ')} (default all)`)
     .option('--variants <list>', `comma-separated subset of ${VARIANT_NAMES.join(', ')} (default all)`)
     .addOption(new Option('--engine <engine>', 'load generator (default builtin)').choices(['builtin', 'k6']))
@@ -63,6 +64,7 @@ export function registerRunCommand(program: Command): void {
           {
             cluster: opts.cluster,
             context: opts.context,
+            keep: opts.keep,
             experiments: opts.experiments,
             variants: opts.variants,
             engine: opts.engine,
@@ -115,12 +117,14 @@ export function registerRunCommand(program: Command): void {
         `mcpbench run: ${experiments.map((e) => e.name).join(', ')} × ${config.variants.join(', ')} on ${config.cluster} ` +
           `(engine ${config.engine}), about ${estimateSeconds(experiments, config)} s → ${runDir}`,
       );
+      let teardown: () => Promise<void> = async () => {};
       try {
+        teardown = await prepareRunCluster(config, log);
         await runSuite({
           config,
           experiments,
           runDir,
-          createProvider: () => createProvider(config),
+          createProvider: () => createProvider(config, log),
           log,
           live,
           signal: controller.signal,
@@ -133,6 +137,9 @@ export function registerRunCommand(program: Command): void {
         process.exitCode = interrupted ? 130 : 1;
         return;
       } finally {
+        await teardown().catch((err) =>
+          log(`mcpbench run: cluster teardown failed: ${(err as Error).message}`),
+        );
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }

@@ -106,6 +106,8 @@ export const RunConfigSchema = z.strictObject({
   cluster: z.enum(['local', 'kind', 'kube']).default('local'),
   /** kubeconfig context for --cluster kube */
   context: z.string().optional(),
+  /** kind: leave the cluster up after the run (a cluster that was up before a run is always left). */
+  keep: z.boolean().default(false),
   engine: z.enum(['builtin', 'k6']).default('builtin'),
   /** L7 Services: legacy-sticky hashes Mcp-Session-Id, rc routes on Mcp-Method and balances per request. */
   l7: z.boolean().default(false),

@@ -147,6 +147,12 @@ export async function kindClusterUp(
   return { kubeconfig: p.kubeconfig, created };
 }
 
+/** Whether the kind cluster exists now (false when kind itself is missing). */
+export async function kindClusterExists(opts: KindOptions = {}): Promise<boolean> {
+  const p = kindPaths(opts);
+  return clusterExists(p.kind, p.clusterName).catch(() => false);
+}
+
 export async function kindClusterDown(opts: KindOptions = {}): Promise<void> {
   const p = kindPaths(opts);
   if (await clusterExists(p.kind, p.clusterName)) {

@@ -147,7 +147,11 @@ export class KubeProvider implements ClusterProvider {
     }
     await Promise.all(variants.map((s) => this.waitRollout(`mcp-${s.name}`)));
     const handles = new Map<VariantName, VariantHandle>();
-    for (const spec of variants) handles.set(spec.name, this.handle(spec, await this.urlFor(spec)));
+    for (const spec of variants) {
+      const url = await this.urlFor(spec);
+      await waitReachable(url, this.timeoutMs);
+      handles.set(spec.name, this.handle(spec, url));
+    }
     return handles;
   }
 
@@ -417,6 +421,29 @@ export function objectsFor(spec: VariantSpec, image?: string): K8sObject[] {
         }
       : {}),
   });
+}
+
+/**
+ * A rolled-out Deployment is not yet a working Service: kube-proxy programs a new NodePort a moment
+ * later, and until then the node's published port accepts and resets (or stalls) connections.
+ * Probe /healthz through the very URL the load will use, each attempt bounded, until it answers.
+ */
+export async function waitReachable(mcpUrl: string, timeoutMs: number): Promise<void> {
+  const health = mcpUrl.replace(/\/mcp$/, '/healthz');
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(health, { signal: AbortSignal.timeout(1_000) });
+      await res.arrayBuffer();
+      if (res.ok) return;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${health} did not answer within ${timeoutMs} ms (last: ${last})`);
 }
 
 export function rolledOut(d: k8s.V1Deployment): boolean {
