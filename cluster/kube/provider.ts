@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
+import { ServiceProxy } from '../local/service-proxy.js';
 import { type K8sObject, redisObjects, variantObjects } from '../manifests.js';
 import type {
   ClusterEvent,
@@ -57,6 +58,7 @@ export class KubeProvider implements ClusterProvider {
   private readonly listeners = new Set<(e: ClusterEvent) => void>();
   private readonly stops: Array<() => void> = [];
   private readonly forwarders: PodPortForwarder[] = [];
+  private readonly rttProxies: ServiceProxy[] = [];
   private readonly cpu = new Map<string, number>();
   private readonly specs = new Map<VariantName, VariantSpec>();
   private downed = false;
@@ -156,6 +158,18 @@ export class KubeProvider implements ClusterProvider {
   }
 
   private async urlFor(spec: VariantSpec): Promise<string> {
+    const url = await this.serviceUrl(spec);
+    if (!spec.rttMs) return url;
+    // The emulated network round trip the local Service adds, added here by the same L4 proxy in
+    // front of the Service: one upstream connection per client connection, so kube-proxy still
+    // balances per connection.
+    const rtt = new ServiceProxy({ affinity: 'none', rttMs: spec.rttMs });
+    rtt.setEndpoints([{ name: spec.name, port: Number(new URL(url).port) }]);
+    this.rttProxies.push(rtt);
+    return `http://127.0.0.1:${await rtt.listen()}/mcp`;
+  }
+
+  private async serviceUrl(spec: VariantSpec): Promise<string> {
     const exposure = this.opts.exposure ?? { mode: 'port-forward' };
     if (exposure.mode === 'nodeport') {
       return `http://${exposure.host}:${exposure.nodePorts[spec.name]}/mcp`;
@@ -370,7 +384,7 @@ export class KubeProvider implements ClusterProvider {
     if (this.downed) return;
     this.downed = true;
     for (const stop of this.stops.splice(0)) stop();
-    await Promise.allSettled(this.forwarders.map((f) => f.close()));
+    await Promise.allSettled([...this.forwarders, ...this.rttProxies].map((f) => f.close()));
     if (this.opts.keepNamespace) return;
     try {
       await this.core.deleteNamespace({ name: this.namespace, propagationPolicy: 'Foreground' });
