@@ -55,7 +55,9 @@ export function kindPaths(opts: KindOptions = {}) {
     config: `${ROOT}cluster/kind/kind-config.yaml`,
     kubeconfig: opts.kubeconfig ?? `${ROOT}.cache/kind/kubeconfig`,
     clusterName: opts.clusterName ?? 'mcpbench',
-    nodeImage: opts.nodeImage ?? `mcpbench/kind-node:${VERSIONS.K8S_VERSION}`,
+    // MCPBENCH_KIND_NODE_IMAGE: a public node image (kindest/node) where a registry is reachable.
+    nodeImage:
+      opts.nodeImage ?? process.env.MCPBENCH_KIND_NODE_IMAGE ?? `mcpbench/kind-node:${VERSIONS.K8S_VERSION}`,
     image: opts.image ?? 'mcpbench/server:dev',
     redisImage: opts.redisImage ?? 'mcpbench/redis:dev',
     metricsServerImage: `registry.k8s.io/metrics-server/metrics-server:${VERSIONS.METRICS_SERVER_VERSION}`,
