@@ -28,12 +28,7 @@ if (!Number.isInteger(requests) || requests < 36 || !Number.isInteger(repeat) ||
   process.exit(2);
 }
 
-const experiments = [
-  'ttl-cache~catalogue-100-rtt-5ms',
-  'rolling-update~default',
-  'pod-kill~default',
-  'hpa~default',
-];
+const experiments = ['ttl-cache~catalogue-100-rtt-5ms', 'rolling-update', 'pod-kill', 'hpa'];
 const variants = ['legacy-sticky', 'legacy-redis', 'rc'];
 const trialsPer = 3;
 const perTrial = Math.ceil(requests / (experiments.length * variants.length * trialsPer));
