@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { ServiceProxy } from '../local/service-proxy.js';
-import { type K8sObject, redisObjects, variantObjects } from '../manifests.js';
+import { type K8sObject, overridesFromSpec, redisObjects, variantObjects } from '../manifests.js';
 import type {
   ClusterEvent,
   ClusterProvider,
@@ -414,27 +414,9 @@ export class KubeProvider implements ClusterProvider {
   }
 }
 
-/** The rendered objects for a VariantSpec (the spec came from the same manifests; this re-renders them). */
+/** The rendered objects for a VariantSpec: exactly what the local provider followed, from the same manifests. */
 export function objectsFor(spec: VariantSpec, image?: string): K8sObject[] {
-  return variantObjects(spec.name, {
-    replicas: spec.replicas,
-    env: spec.env,
-    ...(image ? { image } : {}),
-    ...(spec.hpa
-      ? {
-          hpa: {
-            minReplicas: spec.hpa.minReplicas,
-            maxReplicas: spec.hpa.maxReplicas,
-            targetCpuUtilization: spec.hpa.targetCpuUtilization,
-            cpuRequestMillicores: spec.hpa.cpuRequestMillicores,
-            syncPeriodSeconds: spec.hpa.syncPeriodSeconds,
-            cpuInitializationSeconds: spec.hpa.cpuInitializationSeconds,
-            scaleUpStabilizationSeconds: spec.hpa.scaleUp.stabilizationWindowSeconds,
-            scaleDownStabilizationSeconds: spec.hpa.scaleDown.stabilizationWindowSeconds,
-          },
-        }
-      : {}),
-  });
+  return variantObjects(spec.name, { ...overridesFromSpec(spec), ...(image ? { image } : {}) });
 }
 
 /**
