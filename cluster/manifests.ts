@@ -144,6 +144,50 @@ export function httpRouteObjects(): K8sObject[] {
   return render('httproute.yaml', {});
 }
 
+/**
+ * The L7 gateway that carries out what the HTTPRoute says (or session stickiness) where no Gateway
+ * API controller is installed: HAProxy in front of the variant's pods (gateway.yaml).
+ */
+export function gatewayObjects(
+  name: VariantName,
+  routing: 'mcp-method' | 'session-hash',
+  namespace: string,
+  image = 'mcpbench/gateway:dev',
+): K8sObject[] {
+  const pods = `server-template pod 16 mcp-${name}-pods.${namespace}.svc.cluster.local:8080 resolvers kube init-addr none check inter 1s`;
+  const backend = (backendName: string, extra: string[] = []) => [
+    `backend ${backendName}`,
+    '  balance roundrobin',
+    ...extra,
+    '  option httpchk GET /readyz',
+    `  ${pods}`,
+  ];
+  const rules =
+    routing === 'mcp-method'
+      ? [
+          // The HTTPRoute's two rules: discovery and calls/tasks, each balanced per request.
+          '  acl discovery req.hdr(mcp-method) -m str tools/list server/discover',
+          '  use_backend discovery if discovery',
+          '  default_backend calls',
+          ...backend('discovery'),
+          ...backend('calls'),
+        ]
+      : [
+          '  default_backend sessions',
+          ...backend('sessions', [
+            '  stick-table type string len 128 size 200k expire 30m',
+            '  stick on req.hdr(mcp-session-id)',
+            '  stick store-response res.hdr(mcp-session-id)',
+          ]),
+        ];
+  return render('gateway.yaml', {
+    VARIANT: name,
+    NAMESPACE: namespace,
+    GATEWAY_IMAGE: image,
+    ROUTING_RULES: rules.join('\n    '),
+  });
+}
+
 const millicores = (cpu: string | number): number =>
   typeof cpu === 'number' ? cpu * 1000 : cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Number(cpu) * 1000;
 

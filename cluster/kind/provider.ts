@@ -60,6 +60,7 @@ export function kindPaths(opts: KindOptions = {}) {
       opts.nodeImage ?? process.env.MCPBENCH_KIND_NODE_IMAGE ?? `mcpbench/kind-node:${VERSIONS.K8S_VERSION}`,
     image: opts.image ?? 'mcpbench/server:dev',
     redisImage: opts.redisImage ?? 'mcpbench/redis:dev',
+    gatewayImage: 'mcpbench/gateway:dev',
     metricsServerImage: `registry.k8s.io/metrics-server/metrics-server:${VERSIONS.METRICS_SERVER_VERSION}`,
   };
 }
@@ -108,6 +109,13 @@ async function kindRun(kind: string, args: string[]): Promise<{ stdout: string; 
   return run(kind, args, { env: await envForKind(), maxBuffer: 16 << 20 });
 }
 
+async function dockerImageExists(image: string): Promise<boolean> {
+  return run('docker', ['image', 'inspect', image]).then(
+    () => true,
+    () => false,
+  );
+}
+
 async function clusterExists(kind: string, name: string): Promise<boolean> {
   const { stdout } = await kindRun(kind, ['get', 'clusters']);
   return stdout.split('\n').includes(name);
@@ -141,7 +149,8 @@ export async function kindClusterUp(
   } else {
     await kindRun(p.kind, ['export', 'kubeconfig', '--name', p.clusterName, '--kubeconfig', p.kubeconfig]);
   }
-  for (const image of [p.image, p.redisImage, p.metricsServerImage]) {
+  const gateway = (await dockerImageExists(p.gatewayImage)) ? [p.gatewayImage] : [];
+  for (const image of [p.image, p.redisImage, p.metricsServerImage, ...gateway]) {
     log(`kind load docker-image ${image}`);
     await kindRun(p.kind, ['load', 'docker-image', image, '--name', p.clusterName]);
   }
@@ -199,6 +208,7 @@ class KindProvider implements ClusterProvider {
       providerName: 'kind',
       image: p.image,
       redisImage: p.redisImage,
+      ...((await dockerImageExists(p.gatewayImage)) ? { gatewayImage: p.gatewayImage } : {}),
       exposure: { mode: 'nodeport', host: '127.0.0.1', nodePorts: KIND_NODE_PORTS },
     });
     for (const l of this.pending) this.unsubs.push(this.kube.onEvent(l));

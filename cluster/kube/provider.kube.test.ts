@@ -1,3 +1,4 @@
+import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKindProvider, kindUnavailable } from '../kind/provider.js';
 import { variantSpec } from '../manifests.js';
@@ -86,5 +87,71 @@ describe.skipIf(skipReason !== null)(`provider on a real cluster (${kubeconfig ?
         interval: 1_000,
       })
       .toBe(3);
+  });
+});
+
+describe.skipIf(skipReason !== null || kubeconfig !== undefined)('L7 gateway on kind (--l7)', () => {
+  let provider: ClusterProvider;
+  let handles: Map<VariantName, VariantHandle>;
+  beforeAll(async () => {
+    provider = createKindProvider({ keep: process.env.MCPBENCH_KEEP_KIND === '1' });
+    handles = await provider.up([
+      variantSpec('rc', { replicas: 2, methodRouting: true }),
+      variantSpec('legacy-sticky', { replicas: 2, sessionHash: true }),
+    ]);
+  });
+  afterAll(async () => {
+    await provider?.down();
+  });
+
+  it('rc behind the Mcp-Method gateway is balanced per request, even on one keep-alive connection', async () => {
+    const url = new URL((handles.get('rc') as VariantHandle).url);
+    const client = new Client(url.origin, { connections: 1 } as never);
+    const seen: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await client.request({
+        path: '/healthz',
+        method: 'GET',
+        headers: { 'mcp-method': i % 2 ? 'tools/list' : 'tools/call' },
+      });
+      await res.body.text();
+      expect(res.headers['x-mcpbench-gateway']).toBe('rc');
+      seen.push(String(res.headers['x-mcpbench-replica']));
+    }
+    await client.close();
+    expect(new Set(seen).size).toBe(2);
+  });
+
+  it('legacy-sticky behind the session gateway keeps a session on the pod that created it', async () => {
+    const url = (handles.get('legacy-sticky') as VariantHandle).url;
+    const init = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
+    });
+    await init.text();
+    const sid = init.headers.get('mcp-session-id');
+    const home = init.headers.get('x-mcpbench-replica');
+    expect(sid).toBeTruthy();
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': sid as string,
+          'mcp-protocol-version': '2025-11-25',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2 + i, method: 'ping' }),
+      });
+      await res.text();
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-mcpbench-replica')).toBe(home);
+    }
   });
 });

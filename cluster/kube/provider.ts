@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { ServiceProxy } from '../local/service-proxy.js';
-import { type K8sObject, overridesFromSpec, redisObjects, variantObjects } from '../manifests.js';
+import {
+  gatewayObjects,
+  type K8sObject,
+  overridesFromSpec,
+  redisObjects,
+  variantObjects,
+} from '../manifests.js';
 import type {
   ClusterEvent,
   ClusterProvider,
@@ -34,6 +40,11 @@ export interface KubeProviderOptions {
   namespace?: string;
   image?: string;
   redisImage?: string;
+  /**
+   * HAProxy image for the L7 gateway (cluster/manifests/gateway.yaml) that routes on Mcp-Method or
+   * sticks on Mcp-Session-Id (`--l7`); without it such variants are refused.
+   */
+  gatewayImage?: string;
   exposure?: Exposure;
   /** Keep the namespace on down() (debugging). */
   keepNamespace?: boolean;
@@ -140,14 +151,26 @@ export class KubeProvider implements ClusterProvider {
       await this.waitRollout('mcp-redis');
       this.emit('cluster', 'redis-ready', { namespace: this.namespace });
     }
+    const gateways: string[] = [];
     for (const spec of variants) {
-      if (spec.routing === 'session-hash' || spec.routing === 'mcp-method') {
-        throw new Error(`${spec.name}: routing "${spec.routing}" needs an L7 proxy / Gateway, not installed`);
-      }
       this.specs.set(spec.name, spec);
+      if (spec.routing === 'session-hash' || spec.routing === 'mcp-method') {
+        if (!this.opts.gatewayImage)
+          throw new Error(
+            `${spec.name}: routing "${spec.routing}" needs the L7 gateway image (npm run cluster:build-offline builds mcpbench/gateway:dev)`,
+          );
+        // Clients reach the gateway (on the variant's exposed port); it reaches the pods.
+        for (const o of objectsFor(spec, this.opts.image)) await this.apply(o);
+        for (const o of gatewayObjects(spec.name, spec.routing, this.namespace, this.opts.gatewayImage))
+          await this.apply(
+            o.metadata.name === `mcp-${spec.name}-gateway` ? this.exposeService(o, spec.name) : o,
+          );
+        gateways.push(`mcp-${spec.name}-gateway`);
+        continue;
+      }
       for (const o of objectsFor(spec, this.opts.image)) await this.apply(this.exposeService(o, spec.name));
     }
-    await Promise.all(variants.map((s) => this.waitRollout(`mcp-${s.name}`)));
+    await Promise.all([...variants.map((s) => `mcp-${s.name}`), ...gateways].map((d) => this.waitRollout(d)));
     const handles = new Map<VariantName, VariantHandle>();
     for (const spec of variants) {
       const url = await this.urlFor(spec);
@@ -174,7 +197,9 @@ export class KubeProvider implements ClusterProvider {
     if (exposure.mode === 'nodeport') {
       return `http://${exposure.host}:${exposure.nodePorts[spec.name]}/mcp`;
     }
-    const fwd = new PodPortForwarder(this.kc, this.namespace, `mcpbench/variant=${spec.name}`, 8080, {
+    const gateway = spec.routing === 'session-hash' || spec.routing === 'mcp-method';
+    const selector = gateway ? `mcpbench/gateway=${spec.name}` : `mcpbench/variant=${spec.name}`;
+    const fwd = new PodPortForwarder(this.kc, this.namespace, selector, 8080, {
       affinity: spec.routing === 'client-ip' ? 'client-ip' : 'none',
     });
     this.forwarders.push(fwd);

@@ -24,7 +24,7 @@ export GOFLAGS="${GOFLAGS:-} -trimpath"
 export CGO_ENABLED=0
 NICE="nice -n 15"
 
-STEPS=(docker base node servers redis kind k8s etcd coredns crictl metrics-server pause images addon-images node-image)
+STEPS=(docker base node servers redis gateway kind k8s etcd coredns crictl metrics-server pause images addon-images node-image)
 
 log() { printf '[offline %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 stamp_ok() { [[ "${FORCE:-0}" != 1 && -f "$STAMPS/$1" && "$(cat "$STAMPS/$1")" == "$2" ]]; }
@@ -136,6 +136,16 @@ step_redis() {
   log "docker build mcpbench/redis:dev (Debian redis-server)"
   $NICE docker build -q -t mcpbench/redis:dev "$ctx" >"$LOGS/redis-image.log" 2>&1
   stamp_set redis "$key"
+}
+
+step_gateway() {
+  local key; key="$(hash_of "$HERE/gateway.Dockerfile")"
+  if stamp_ok gateway "$key" && have_image mcpbench/gateway:dev; then return; fi
+  local ctx="$CACHE/ctx-gateway"; rm -rf "$ctx"; mkdir -p "$ctx"
+  cp "$HERE/gateway.Dockerfile" "$ctx/Dockerfile"
+  log "docker build mcpbench/gateway:dev (Debian haproxy)"
+  $NICE docker build -q -t mcpbench/gateway:dev "$ctx" >"$LOGS/gateway-image.log" 2>&1
+  stamp_set gateway "$key"
 }
 
 # ---------------------------------------------------------------------------------------------------
