@@ -128,25 +128,18 @@ step_servers() {
 }
 
 # ---------------------------------------------------------------------------------------------------
-step_redis() {
-  local key; key="$(hash_of "$HERE/redis.Dockerfile")"
-  if stamp_ok redis "$key" && have_image mcpbench/redis:dev; then return; fi
-  local ctx="$CACHE/ctx-redis"; rm -rf "$ctx"; mkdir -p "$ctx"
-  cp "$HERE/redis.Dockerfile" "$ctx/Dockerfile"
-  log "docker build mcpbench/redis:dev (Debian redis-server)"
-  $NICE docker build -q -t mcpbench/redis:dev "$ctx" >"$LOGS/redis-image.log" 2>&1
-  stamp_set redis "$key"
+# One image from a Dockerfile of ours on the Debian base: step name, image, Dockerfile, what it is.
+base_image_step() {
+  local key; key="$(hash_of "$HERE/$3")"
+  if stamp_ok "$1" "$key" && have_image "$2"; then return; fi
+  local ctx="$CACHE/ctx-$1"; rm -rf "$ctx"; mkdir -p "$ctx"
+  cp "$HERE/$3" "$ctx/Dockerfile"
+  log "docker build $2 ($4)"
+  $NICE docker build -q -t "$2" "$ctx" >"$LOGS/$1-image.log" 2>&1
+  stamp_set "$1" "$key"
 }
-
-step_gateway() {
-  local key; key="$(hash_of "$HERE/gateway.Dockerfile")"
-  if stamp_ok gateway "$key" && have_image mcpbench/gateway:dev; then return; fi
-  local ctx="$CACHE/ctx-gateway"; rm -rf "$ctx"; mkdir -p "$ctx"
-  cp "$HERE/gateway.Dockerfile" "$ctx/Dockerfile"
-  log "docker build mcpbench/gateway:dev (Debian haproxy)"
-  $NICE docker build -q -t mcpbench/gateway:dev "$ctx" >"$LOGS/gateway-image.log" 2>&1
-  stamp_set gateway "$key"
-}
+step_redis() { base_image_step redis mcpbench/redis:dev redis.Dockerfile "Debian redis-server"; }
+step_gateway() { base_image_step gateway mcpbench/gateway:dev gateway.Dockerfile "Debian haproxy"; }
 
 # ---------------------------------------------------------------------------------------------------
 step_kind() {
