@@ -12,6 +12,7 @@ command -v kind >/dev/null || echo "build-images-online: note: no kind on PATH (
 npm run build
 docker build -f servers/Dockerfile -t mcpbench/server:dev .
 docker pull redis:7-bookworm && docker tag redis:7-bookworm mcpbench/redis:dev
+docker build -f cluster/offline/gateway.Dockerfile --build-arg BASE_IMAGE=debian:bookworm-slim -t mcpbench/gateway:dev cluster/offline
 docker pull "registry.k8s.io/metrics-server/metrics-server:${METRICS_SERVER_VERSION}"
 docker pull kindest/node:v1.34.0
 echo "build-images-online: done; run: MCPBENCH_KIND_NODE_IMAGE=kindest/node:v1.34.0 npx mcpbench run --cluster kind"
