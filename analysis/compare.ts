@@ -1,6 +1,8 @@
+import { mean } from 'simple-statistics';
 import { type EnvironmentFingerprint, fingerprintDifferences } from '../experiments/fingerprint.js';
 import { holm, trialTest } from './significance.js';
 import type { RunSummary } from './summarise.js';
+import { fmt } from './verdict.js';
 
 /**
  * `mcpbench compare BASELINE CANDIDATE`: for every experiment × variant present in both runs and
@@ -151,7 +153,7 @@ export function compareSummaries(
       const ys = c.perTrial[metric] ?? [];
       if (!xs.length || !ys.length) continue;
       const w = trialTest(xs, ys);
-      const baseMean = xs.reduce((s, x) => s + x, 0) / xs.length;
+      const baseMean = mean(xs);
       const lowerIsBetter = info.betterWhen === 'lower';
       const untested = w.pGreater === null;
       changes.push({
@@ -162,7 +164,7 @@ export function compareSummaries(
         unit: info.unit,
         betterWhen: info.betterWhen,
         baseline: { mean: baseMean, trials: xs.length },
-        candidate: { mean: ys.reduce((s, y) => s + y, 0) / ys.length, trials: ys.length },
+        candidate: { mean: mean(ys), trials: ys.length },
         diff: w.diff,
         low: w.low,
         high: w.high,
@@ -231,7 +233,7 @@ export function formatPercent(x: number): string {
 export function formatValue(unit: MetricInfo['unit'], x: number): string {
   switch (unit) {
     case 'µs':
-      return `${(x / 1000).toFixed(Math.abs(x) < 10_000 ? 2 : 1)} ms`;
+      return fmt.ms(x);
     case 'ms':
       return `${(x / 1000).toFixed(2)} s`;
     case 'share':

@@ -49,6 +49,16 @@ async function jsonl<T>(path: string, parse: (v: unknown) => T, problems: string
   return out;
 }
 
+/** A run's trials grouped per experiment × variant, each group in trial order. */
+export function trialsByGroup(trials: Trial[]): Trial[][] {
+  const groups = new Map<string, Trial[]>();
+  for (const t of trials) {
+    const key = `${t.experimentId}\u0000${t.variant}`;
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  return [...groups.values()].map((g) => g.sort((a, b) => a.trial - b.trial));
+}
+
 export async function loadRun(dir: string): Promise<LoadedRun> {
   const manifestPath = join(dir, RUN_FILES.manifest);
   let raw: string;

@@ -1,6 +1,6 @@
 import type * as hdr from 'hdr-histogram-js';
 import { type EngineResult, ERROR_CLASSES, HISTOGRAM_KEYS } from '../scenarios/engine/raw-result.js';
-import type { LoadedRun, Trial } from './load-run.js';
+import { type LoadedRun, type Trial, trialsByGroup } from './load-run.js';
 import { bootstrapDiff, type Interval, mergeHistograms, spread } from './stats.js';
 import type { ThresholdResult } from './thresholds.js';
 
@@ -103,7 +103,8 @@ function merged(trials: Trial[], key: string): hdr.Histogram | null {
   return encoded.length ? mergeHistograms(encoded) : null;
 }
 
-function latencyKey(t: Trial): string {
+/** The request-latency histogram of a trial: corrected for coordinated omission in open-model runs. */
+export function latencyKey(t: Trial): string {
   return t.engine.load.model === 'open' ? HISTOGRAM_KEYS.requestCorrected : HISTOGRAM_KEYS.request;
 }
 
@@ -346,12 +347,7 @@ const COMPARED: Array<{
 ];
 
 export function summariseLoaded(run: LoadedRun): RunSummary {
-  const groups = new Map<string, Trial[]>();
-  for (const t of run.trials) {
-    const key = `${t.experimentId}\u0000${t.variant}`;
-    groups.set(key, [...(groups.get(key) ?? []), t]);
-  }
-  const variants = [...groups.values()].map((g) => summariseGroup(g.sort((a, b) => a.trial - b.trial)));
+  const variants = trialsByGroup(run.trials).map(summariseGroup);
   const comparisons: Comparison[] = [];
   for (const rc of variants.filter((v) => v.variant === 'rc')) {
     for (const legacy of variants.filter((v) => v.experimentId === rc.experimentId && v.variant !== 'rc')) {

@@ -1,6 +1,7 @@
 import { HISTOGRAM_KEYS } from '../scenarios/engine/raw-result.js';
-import type { LoadedRun, Trial } from './load-run.js';
+import { type LoadedRun, type Trial, trialsByGroup } from './load-run.js';
 import { mergeHistograms } from './stats.js';
+import { latencyKey } from './summarise.js';
 
 /**
  * Pass/fail criteria in k6's style, checked against a run's raw results after it finishes:
@@ -158,7 +159,7 @@ function compare(op: ThresholdSpec['op'], x: number, y: number): boolean {
 function histogramKey(spec: ThresholdSpec, t: Trial): string {
   if (spec.metric === 'turn') return HISTOGRAM_KEYS.turn;
   if (spec.tags.method) return `method:${spec.tags.method}`;
-  return t.engine.load.model === 'open' ? HISTOGRAM_KEYS.requestCorrected : HISTOGRAM_KEYS.request;
+  return latencyKey(t);
 }
 
 function observe(spec: ThresholdSpec, trials: Trial[]): number | null {
@@ -209,16 +210,12 @@ function observe(spec: ThresholdSpec, trials: Trial[]): number | null {
 
 /** Checks every threshold against every experiment × variant it selects. */
 export function evaluateThresholds(specs: ThresholdSpec[], run: LoadedRun): ThresholdResult[] {
-  const groups = new Map<string, Trial[]>();
-  for (const t of run.trials) {
-    const k = `${t.experimentId}\u0000${t.variant}`;
-    groups.set(k, [...(groups.get(k) ?? []), t]);
-  }
+  const groups = trialsByGroup(run.trials);
   const results: ThresholdResult[] = [];
   for (const spec of specs) {
     const label = `${spec.source}: ${spec.expression}`;
     let matched = 0;
-    for (const trials of groups.values()) {
+    for (const trials of groups) {
       const first = trials[0] as Trial;
       const { experiment, variant } = spec.tags;
       if (experiment && experiment !== first.experiment && experiment !== first.experimentId) continue;
