@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type CompareResult, formatPercent } from '../analysis/compare.js';
 import { compareRunDirs } from '../analysis/compare-runs.js';
+import { parseThresholdPercent } from '../cli/compare.js';
 import { writeJsonAtomic } from '../experiments/atomic-write.js';
 
 /**
@@ -58,8 +59,14 @@ function positive(name: string, value: string | undefined, integer: boolean): nu
 }
 const runs = positive('runs', args.runs, true);
 const slowdown = positive('slowdown', args.slowdown, false);
-const threshold =
-  positive('threshold', args.threshold?.replace('%', ''), false) / (args.threshold?.endsWith('%') ? 100 : 1);
+// The same reading of --threshold as `mcpbench compare` ("5%", "5" or "0.05").
+let threshold: number;
+try {
+  threshold = parseThresholdPercent(args.threshold as string);
+} catch (err) {
+  process.stderr.write(`compare-calibration: ${(err as Error).message}\n`);
+  process.exit(2);
+}
 if (runs < 2 || slowdown <= 1) {
   process.stderr.write('compare-calibration: needs --runs ≥ 2 and --slowdown > 1\n');
   process.exit(2);
