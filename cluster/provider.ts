@@ -34,6 +34,12 @@ export interface VariantSpec {
   cpuLimitMillicores?: number;
 }
 
+/** Routing that per-connection Services cannot do: an L7 proxy / gateway picks a pod per request. */
+export type L7Routing = 'session-hash' | 'mcp-method';
+export function isL7Routing(routing: VariantSpec['routing']): routing is L7Routing {
+  return routing === 'session-hash' || routing === 'mcp-method';
+}
+
 export interface HpaSpec {
   minReplicas: number;
   maxReplicas: number;

@@ -73,11 +73,8 @@ export async function kindUnavailable(opts: KindOptions = {}): Promise<string | 
   } catch {
     return `no kind binary (run: npm run cluster:build-offline)`;
   }
-  try {
-    await run('docker', ['image', 'inspect', p.nodeImage]);
-  } catch {
+  if (!(await dockerImageExists(p.nodeImage)))
     return `no node image ${p.nodeImage} in the local Docker engine (run: npm run cluster:build-offline)`;
-  }
   return null;
 }
 
@@ -124,7 +121,7 @@ async function clusterExists(kind: string, name: string): Promise<boolean> {
 /** Creates the kind cluster (if missing), loads our images, installs metrics-server. Idempotent. */
 export async function kindClusterUp(
   opts: KindOptions = {},
-): Promise<{ kubeconfig: string; created: boolean }> {
+): Promise<{ kubeconfig: string; created: boolean; gatewayLoaded: boolean }> {
   const p = kindPaths(opts);
   const log = opts.log ?? (() => {});
   mkdirSync(`${ROOT}.cache/kind`, { recursive: true });
@@ -155,7 +152,7 @@ export async function kindClusterUp(
     await kindRun(p.kind, ['load', 'docker-image', image, '--name', p.clusterName]);
   }
   await installMetricsServer(p.kubeconfig, p.metricsServerImage);
-  return { kubeconfig: p.kubeconfig, created };
+  return { kubeconfig: p.kubeconfig, created, gatewayLoaded: gateway.length > 0 };
 }
 
 /** Whether the kind cluster exists now (false when kind itself is missing). */
@@ -202,13 +199,13 @@ class KindProvider implements ClusterProvider {
     const why = await kindUnavailable(this.opts);
     if (why) throw new Error(`--cluster kind: ${why}`);
     const p = kindPaths(this.opts);
-    const { kubeconfig } = await kindClusterUp(this.opts);
+    const { kubeconfig, gatewayLoaded } = await kindClusterUp(this.opts);
     this.kube = new KubeProvider({
       kubeconfig,
       providerName: 'kind',
       image: p.image,
       redisImage: p.redisImage,
-      ...((await dockerImageExists(p.gatewayImage)) ? { gatewayImage: p.gatewayImage } : {}),
+      ...(gatewayLoaded ? { gatewayImage: p.gatewayImage } : {}),
       exposure: { mode: 'nodeport', host: '127.0.0.1', nodePorts: KIND_NODE_PORTS },
     });
     for (const l of this.pending) this.unsubs.push(this.kube.onEvent(l));

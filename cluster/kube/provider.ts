@@ -8,13 +8,14 @@ import {
   redisObjects,
   variantObjects,
 } from '../manifests.js';
-import type {
-  ClusterEvent,
-  ClusterProvider,
-  ReplicaStatus,
-  VariantHandle,
-  VariantName,
-  VariantSpec,
+import {
+  type ClusterEvent,
+  type ClusterProvider,
+  isL7Routing,
+  type ReplicaStatus,
+  type VariantHandle,
+  type VariantName,
+  type VariantSpec,
 } from '../provider.js';
 import { PodPortForwarder } from './port-forward.js';
 import { waitFor, watchObjects } from './watch.js';
@@ -154,7 +155,7 @@ export class KubeProvider implements ClusterProvider {
     const gateways: string[] = [];
     for (const spec of variants) {
       this.specs.set(spec.name, spec);
-      if (spec.routing === 'session-hash' || spec.routing === 'mcp-method') {
+      if (isL7Routing(spec.routing)) {
         if (!this.opts.gatewayImage)
           throw new Error(
             `${spec.name}: routing "${spec.routing}" needs the L7 gateway image (npm run cluster:build-offline builds mcpbench/gateway:dev)`,
@@ -197,8 +198,9 @@ export class KubeProvider implements ClusterProvider {
     if (exposure.mode === 'nodeport') {
       return `http://${exposure.host}:${exposure.nodePorts[spec.name]}/mcp`;
     }
-    const gateway = spec.routing === 'session-hash' || spec.routing === 'mcp-method';
-    const selector = gateway ? `mcpbench/gateway=${spec.name}` : `mcpbench/variant=${spec.name}`;
+    const selector = isL7Routing(spec.routing)
+      ? `mcpbench/gateway=${spec.name}`
+      : `mcpbench/variant=${spec.name}`;
     const fwd = new PodPortForwarder(this.kc, this.namespace, selector, 8080, {
       affinity: spec.routing === 'client-ip' ? 'client-ip' : 'none',
     });

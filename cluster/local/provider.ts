@@ -1,4 +1,11 @@
-import type { ClusterEvent, ClusterProvider, VariantHandle, VariantName, VariantSpec } from '../provider.js';
+import {
+  type ClusterEvent,
+  type ClusterProvider,
+  isL7Routing,
+  type VariantHandle,
+  type VariantName,
+  type VariantSpec,
+} from '../provider.js';
 import { LocalDeployment } from './deployment.js';
 import { decide, newHpaState } from './hpa.js';
 import { L7Proxy } from './l7-proxy.js';
@@ -100,14 +107,13 @@ class LocalProvider implements ClusterProvider {
       const env: Record<string, string> = { ...spec.env };
       if (spec.redis) env.MCPBENCH_REDIS_URL = await this.ensureRedis();
       else env.MCPBENCH_REDIS_URL = 'redis://127.0.0.1:1';
-      const proxy =
-        spec.routing === 'session-hash' || spec.routing === 'mcp-method'
-          ? new L7Proxy(spec.routing, { rttMs: spec.rttMs })
-          : new ServiceProxy({
-              affinity: spec.routing === 'client-ip' ? 'client-ip' : 'none',
-              affinityTimeoutMs: (spec.sessionAffinityTimeoutSeconds ?? 10_800) * 1000,
-              rttMs: spec.rttMs,
-            });
+      const proxy = isL7Routing(spec.routing)
+        ? new L7Proxy(spec.routing, { rttMs: spec.rttMs })
+        : new ServiceProxy({
+            affinity: spec.routing === 'client-ip' ? 'client-ip' : 'none',
+            affinityTimeoutMs: (spec.sessionAffinityTimeoutSeconds ?? 10_800) * 1000,
+            rttMs: spec.rttMs,
+          });
       this.proxies.push(proxy);
       const port = await proxy.listen();
       const deployment = new LocalDeployment(spec, proxy, env, (kind, detail) =>
