@@ -94,6 +94,51 @@ export function modernMeta(client: ClientIdentity, tasks: boolean): Record<strin
   };
 }
 
+/**
+ * The `_meta` envelope as JSON, serialised once per client identity and capability set: it is the
+ * same on every request of an agent, and stringifying it each time was the engine's largest cost.
+ */
+const metaJsonCache = new WeakMap<ClientIdentity, { plain?: string; tasks?: string }>();
+function modernMetaJson(client: ClientIdentity, tasks: boolean): string {
+  let entry = metaJsonCache.get(client);
+  if (!entry) {
+    entry = {};
+    metaJsonCache.set(client, entry);
+  }
+  const key = tasks ? 'tasks' : 'plain';
+  let json = entry[key];
+  if (json === undefined) {
+    json = JSON.stringify(modernMeta(client, tasks));
+    entry[key] = json;
+  }
+  return json;
+}
+
+/**
+ * `JSON.stringify({ jsonrpc, id, method, params: { ...params, _meta } })`, byte for byte, with the
+ * `_meta` part taken from the cache.
+ */
+function modernBody(
+  id: number,
+  method: string,
+  params: Record<string, unknown>,
+  client: ClientIdentity,
+  tasks: boolean,
+): string {
+  if (Object.hasOwn(params, '_meta')) {
+    return JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method,
+      params: { ...params, _meta: modernMeta(client, tasks) },
+    });
+  }
+  const own = JSON.stringify(params);
+  const meta = modernMetaJson(client, tasks);
+  const withMeta = own === '{}' ? `{"_meta":${meta}}` : `${own.slice(0, -1)},"_meta":${meta}}`;
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"method":${JSON.stringify(method)},"params":${withMeta}}`;
+}
+
 /** A 2026-07-28 request: `_meta` envelope in the body, the method (and name) mirrored in headers. */
 export function modernRequest(
   id: number,
@@ -103,7 +148,8 @@ export function modernRequest(
   options: { tasks?: boolean } = {},
 ): WireRequest {
   const headers: Record<string, string> = {
-    ...BASE_HEADERS,
+    'content-type': BASE_HEADERS['content-type'],
+    accept: BASE_HEADERS.accept,
     'mcp-protocol-version': MODERN,
     'mcp-method': method,
     'x-mcpbench-client': client.agentId,
@@ -116,12 +162,7 @@ export function modernRequest(
     rpcMethod: method,
     id,
     headers,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id,
-      method,
-      params: { ...params, _meta: modernMeta(client, options.tasks ?? false) },
-    }),
+    body: modernBody(id, method, params, client, options.tasks ?? false),
   };
 }
 
