@@ -41,9 +41,13 @@ export class Recorder {
   readonly timeseries: TimeseriesPoint[] = [];
   private second = build();
   private secondIndex = 0;
+  /** when the current second ends: a comparison per request instead of a BigInt division */
+  private secondEndsNs: bigint;
   private secondPoint: TimeseriesPoint = { t: 0, requests: 0, errors: 0, p50Us: 0, p99Us: 0, perReplica: {} };
 
-  constructor(private readonly startNs: bigint) {}
+  constructor(private readonly startNs: bigint) {
+    this.secondEndsNs = startNs + 1_000_000_000n;
+  }
 
   histogram(key: string): hdr.Histogram {
     let h = this.histograms.get(key);
@@ -55,12 +59,14 @@ export class Recorder {
   }
 
   private roll(nowNs: bigint): void {
+    if (nowNs < this.secondEndsNs) return;
     const index = Number((nowNs - this.startNs) / 1_000_000_000n);
     while (index > this.secondIndex) {
       this.closeSecond();
       this.secondIndex++;
       this.secondPoint = { t: this.secondIndex, requests: 0, errors: 0, p50Us: 0, p99Us: 0, perReplica: {} };
     }
+    this.secondEndsNs = this.startNs + BigInt(this.secondIndex + 1) * 1_000_000_000n;
   }
 
   private closeSecond(): void {
