@@ -48,7 +48,7 @@ async function discover(session: McpSession, ctx: AgentContext, firstTurn: boole
   const policy = ctx.scenario.discovery[session.protocol];
   if (policy === 'none' || (policy === 'once-per-session' && !firstTurn)) return;
   const key = ListCache.key('tools/list', {});
-  if (policy === 'ttl' && ctx.cache.fresh(key, Date.now())) {
+  if (policy === 'ttl' && ctx.cache.fresh(key, Date.now(), session.identity.agentId)) {
     ctx.recorder.lifecycle.listCacheHits++;
     return;
   }
@@ -56,7 +56,7 @@ async function discover(session: McpSession, ctx: AgentContext, firstTurn: boole
   const outcome = await session.rpc('tools/list', {});
   if (outcome.ok) {
     ctx.recorder.ok();
-    if (policy === 'ttl') ctx.cache.store(key, outcome.result, Date.now());
+    if (policy === 'ttl') ctx.cache.store(key, outcome.result, Date.now(), session.identity.agentId);
   } else if (!outcome.failure) ctx.recorder.error('jsonrpc', now());
 }
 

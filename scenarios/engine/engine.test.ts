@@ -157,6 +157,47 @@ describe('built-in engine', () => {
     expect(b.lifecycle.listCacheHits).toBeGreaterThan(0);
   });
 
+  it('honours cacheScope: a private list serves only the agent that fetched it, a public one every agent', async () => {
+    const servers = await Promise.all(
+      (['private', 'public'] as const).map((scope) =>
+        startServerProcess({
+          kind: 'rc',
+          env: { MCPBENCH_TTL_MS: '600000', MCPBENCH_CACHE_SCOPE: scope, MCPBENCH_REDIS_URL: redis.url },
+        }),
+      ),
+    );
+    started.push(...servers);
+    const [privateScope, publicScope] = servers as [ServerProcess, ServerProcess];
+    const scenarioParams = { turnsPerSession: 3, thinkTimeMs: 0, callsPerTurn: [1, 1] as [number, number] };
+    // Open model: every arrival is a new agent (a new caller).
+    const arrivals = (url: string) =>
+      runEngine({
+        url,
+        protocol: '2026-07-28',
+        scenario: 'turns',
+        scenarioParams,
+        load: { model: 'open', rate: 20, unit: 'sessions' },
+        durationMs: 1_000,
+      });
+    const priv = await arrivals(privateScope.url);
+    const pub = await arrivals(publicScope.url);
+    expect(priv.counts.sessions).toBeGreaterThanOrEqual(15);
+    expect(priv.lifecycle.listCacheMisses).toBe(priv.counts.sessions);
+    expect(priv.lifecycle.listCacheHits).toBe(priv.counts.turns - priv.counts.sessions);
+    expect(pub.lifecycle.listCacheMisses).toBeLessThan(pub.counts.sessions / 2);
+    // Closed model: one agent is one caller across its sessions, so its private list stays its own.
+    const oneAgent = await runEngine({
+      url: privateScope.url,
+      protocol: '2026-07-28',
+      scenario: 'turns',
+      scenarioParams,
+      load: { model: 'closed', agents: 1 },
+      durationMs: 1_000,
+    });
+    expect(oneAgent.counts.sessions).toBeGreaterThan(1);
+    expect(oneAgent.lifecycle.listCacheMisses).toBe(1);
+  });
+
   it('polls a task to completion against the rc server and a real Redis', async () => {
     const rc = await startServerProcess({
       kind: 'rc',

@@ -113,13 +113,14 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
   const inFlight = new Set<Promise<void>>();
   const faults = { missedArrivals: 0, maxSchedulingLagUs: 0, intended: 0, started: 0, notes: [] as string[] };
 
-  const newSession = () => {
+  /** A closed-model agent keeps its identity (it is one caller) across its sessions; an open-model arrival is a new agent. */
+  const newSession = (agentId?: string) => {
     const n = clientCounter++;
     const localAddress = addresses > 0 ? `127.0.0.${10 + (n % addresses)}` : undefined;
     return new McpSession(
       options.url,
       protocol,
-      { name: 'mcpbench-agent', version: '0.1.0', agentId: `agent-${seed}-${n}` },
+      { name: 'mcpbench-agent', version: '0.1.0', agentId: agentId ?? `agent-${seed}-${n}` },
       recorder,
       {
         timeoutMs,
@@ -154,7 +155,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
       track(
         (async () => {
           while (!stopping && !agent.stop) {
-            const session = newSession();
+            const session = newSession(`agent-${seed}-a${index}`);
             try {
               await runSession(session, { ...ctx, cache });
             } finally {

@@ -436,7 +436,7 @@ function discover(client: McpClient, ctx: AgentContext, firstTurn: boolean): voi
   const policy = ctx.scenario.discovery[client.protocol];
   if (policy === 'none' || (policy === 'once-per-session' && !firstTurn)) return;
   const key = ListCache.key('tools/list', {});
-  if (policy === 'ttl' && ctx.cache.fresh(key, Date.now())) {
+  if (policy === 'ttl' && ctx.cache.fresh(key, Date.now(), client.identity.agentId)) {
     eventCounter.add(1, { event: 'listCacheHits' });
     return;
   }
@@ -444,7 +444,7 @@ function discover(client: McpClient, ctx: AgentContext, firstTurn: boolean): voi
   const outcome = client.rpc('tools/list', {});
   if (outcome.ok) {
     client.settle('ok');
-    if (policy === 'ttl') ctx.cache.store(key, outcome.result, Date.now());
+    if (policy === 'ttl') ctx.cache.store(key, outcome.result, Date.now(), client.identity.agentId);
   } else if (!outcome.failure) client.settle('jsonrpc');
 }
 
@@ -619,7 +619,11 @@ export function iterate(config: RunConfig, scenario: ScenarioDefinition, data: S
       {
         name: 'mcpbench-agent',
         version: '0.1.0',
-        agentId: `agent-${config.seed}-${__VU}-${state.sessions++}`,
+        // A closed-model VU is one agent (one caller) across its sessions; an open-model arrival is a new one.
+        agentId:
+          config.model === 'closed'
+            ? `agent-${config.seed}-${__VU}`
+            : `agent-${config.seed}-${__VU}-${state.sessions++}`,
       },
       config.timeoutMs,
       tasks,
