@@ -86,7 +86,11 @@ export function registerLoadCommand(program: Command): void {
       positive('--rate', false),
     )
     .option('--agents <n>', 'closed model: concurrent agents (default 10)', positive('--agents'))
-    .option('--duration <d>', 'how long to drive load', duration, 10_000)
+    .addOption(
+      new Option('--duration <d>', 'how long to drive load (30s, 2m, ...)')
+        .argParser(duration)
+        .default(10_000, '10s'),
+    )
     .option('--seed <n>', 'seed of the simulated agents', positive('--seed'), 1)
     .option('--tool <name>', 'tool the plain calls use (for servers whose tools are not ours)')
     .option('--arguments <json>', 'arguments of every plain call, as a JSON object', jsonObject)
