@@ -49,6 +49,18 @@ export class Recorder {
     this.secondEndsNs = startNs + 1_000_000_000n;
   }
 
+  /** per-method histograms by bare method name: no key string built per request */
+  private readonly byMethod = new Map<string, hdr.Histogram>();
+
+  private methodHistogram(method: string): hdr.Histogram {
+    let h = this.byMethod.get(method);
+    if (!h) {
+      h = this.histogram(HISTOGRAM_KEYS.method(method));
+      this.byMethod.set(method, h);
+    }
+    return h;
+  }
+
   histogram(key: string): hdr.Histogram {
     let h = this.histograms.get(key);
     if (!h) {
@@ -90,7 +102,7 @@ export class Recorder {
   ) {
     this.roll(nowNs);
     const us = Math.max(1, Math.round(serviceUs));
-    this.histogram(HISTOGRAM_KEYS.method(method)).recordValue(us);
+    this.methodHistogram(method).recordValue(us);
     if (!method.endsWith(' long_operation')) {
       this.histogram(HISTOGRAM_KEYS.request).recordValue(us);
       this.histogram(HISTOGRAM_KEYS.requestCorrected).recordValue(Math.max(us, Math.round(correctedUs)));
