@@ -196,8 +196,15 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
         await sleep(100);
         continue;
       }
-      const wait = next - elapsedMs();
-      if (wait > 1) await sleep(wait);
+      // Timers have millisecond granularity: an arrival starts at most half a millisecond early (a
+      // timer that fired early is re-armed), so arrivals are spread evenly, not started in pairs.
+      let wait = next - elapsedMs();
+      if (wait > 0.5) {
+        do {
+          await sleep(wait);
+          wait = next - elapsedMs();
+        } while (wait > 0.5 && !stopping);
+      }
       // Behind schedule: still yield between arrivals, so responses (and idle connections) come back
       // instead of a burst of late arrivals each opening a new connection.
       else await new Promise((r) => setImmediate(r));
