@@ -51,8 +51,8 @@ interface RawResponse {
 
 /**
  * Collects one response through undici's dispatch handler API: the body arrives as the socket's
- * buffers, with no stream and no per-chunk promise in between (the engine's hot path; `request()`
- * costs about a third more CPU per exchange). The clock stops when the last byte is parsed and, on a
+ * buffers, with no body stream and no per-chunk promise in between (this is the engine's hot path,
+ * measured by `npm run bench:engine`). The clock stops when the last byte is parsed and, on a
  * connection that was already open, starts when undici begins writing the request: the client's own
  * preparation (building and validating the request) is not the server's latency. On a new connection
  * the caller's clock, started before the connect, is kept, so connecting is part of that request.
