@@ -37,6 +37,8 @@ import { measureFloor } from './raw-floor.js';
  */
 
 const SELF = fileURLToPath(import.meta.url);
+/** the floor's pause before each request in `closed-1-pause`: a few tens of µs, as a real client's own work */
+const FLOOR_PAUSE_US = 40;
 const CLK_TCK = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -83,6 +85,8 @@ interface ChildSpec {
   connections: number;
   rate: number;
   seconds: number;
+  /** floor only: microseconds the client pauses before each request */
+  pauseUs?: number;
 }
 
 function p(h: hdr.Histogram, q: number): number {
@@ -135,7 +139,12 @@ async function runChild(spec: ChildSpec): Promise<void> {
     );
   } else if (spec.generator === 'floor') {
     mark();
-    const floor = await measureFloor(spec.url, spec.load === 'open' ? spec.rate : 0, spec.seconds);
+    const floor = await measureFloor(
+      spec.url,
+      spec.load === 'open' ? spec.rate : 0,
+      spec.seconds,
+      spec.pauseUs,
+    );
     summary = { requests: floor.requests, errors: 0, p50Us: floor.p50Us, p99Us: 0, missed: 0 };
   } else {
     const req = modernRequest(
@@ -561,8 +570,13 @@ async function overhead(
   try {
     if (opts.warmup > 0) await warm(server.url, opts);
     for (let round = 0; round < opts.rounds; round++) {
-      // open: the fixed rate; closed-1: one agent back to back (no arrival scheduling involved).
-      const runs = overheadGenerators.flatMap((g) => [`${g} open`, `${g} closed-1`]);
+      // open: the fixed rate; closed-1: one agent back to back (no arrival scheduling involved);
+      // closed-1-pause: the floor pausing as long as the engine works per request (FLOOR_PAUSE_US).
+      const runs = overheadGenerators.flatMap((g) =>
+        g === 'floor'
+          ? [`${g} open`, `${g} closed-1`, `${g} closed-1-pause`]
+          : [`${g} open`, `${g} closed-1`],
+      );
       const order = round % 2 ? [...runs].reverse() : runs;
       for (const key of order) {
         const [g, mode] = key.split(' ') as [Generator, string];
@@ -579,6 +593,7 @@ async function overhead(
                 connections,
                 rate: opts.overheadRate,
                 seconds: opts.seconds,
+                pauseUs: mode === 'closed-1-pause' ? FLOOR_PAUSE_US : undefined,
               })
             : await measureK6Runner(options, opts.seconds);
         const snap = (await metricsOf(server)) as ServerMetricsSnapshot;
@@ -594,7 +609,7 @@ async function overhead(
   }
   for (const [g, xs] of over) {
     console.log(
-      `  median ${g}: client p50 ${fmt(median(xs.map((x) => x.engineP50)))} µs − server p50 ${fmt(median(xs.map((x) => x.serverP50)))} µs = overhead ${fmt(median(xs.map((x) => x.engineP50 - x.serverP50)))} µs${g === 'builtin open' ? ' (goal ≤ 50 µs at a fixed moderate rate)' : g.startsWith('floor') ? ' (raw socket: loopback and the server outside its timer)' : ''}`,
+      `  median ${g}: client p50 ${fmt(median(xs.map((x) => x.engineP50)))} µs − server p50 ${fmt(median(xs.map((x) => x.serverP50)))} µs = overhead ${fmt(median(xs.map((x) => x.engineP50 - x.serverP50)))} µs${g === 'builtin open' ? ' (goal ≤ 50 µs at a fixed moderate rate)' : g === 'floor closed-1-pause' ? ` (raw socket pausing ${FLOOR_PAUSE_US} µs before each request: the server goes idle in between)` : g.startsWith('floor') ? ' (raw socket: loopback and the server outside its timer)' : ''}`,
     );
   }
   return over;

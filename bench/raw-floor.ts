@@ -39,8 +39,23 @@ function complete(buf: string): boolean {
   return buf.endsWith('\r\n0\r\n\r\n');
 }
 
-/** `rate` requests/s paced by timers (open), or back to back when rate is 0 (closed, one client). */
-export async function measureFloor(target: string, rate: number, seconds: number): Promise<FloorResult> {
+/** Holds the thread for `us` microseconds (timers cannot wait less than a millisecond). */
+function spin(us: number): void {
+  const until = process.hrtime.bigint() + BigInt(Math.round(us * 1_000));
+  while (process.hrtime.bigint() < until);
+}
+
+/**
+ * `rate` requests/s paced by timers (open), or back to back when rate is 0 (closed, one client),
+ * optionally pausing `pauseUs` before each request: as long as a real client's own work between two
+ * requests, which lets the server go idle in between.
+ */
+export async function measureFloor(
+  target: string,
+  rate: number,
+  seconds: number,
+  pauseUs = 0,
+): Promise<FloorResult> {
   const url = new URL(target);
   const bytes = requestBytes(url);
   const socket = connect(Number(url.port), url.hostname);
@@ -75,6 +90,7 @@ export async function measureFloor(target: string, rate: number, seconds: number
         const wait = next - performance.now();
         if (wait > 0) await sleep(wait);
       }
+      if (pauseUs > 0) spin(pauseUs);
       const answered = new Promise<void>((resolve) => {
         done = resolve;
       });
