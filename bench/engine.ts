@@ -14,9 +14,10 @@ import { writeJsonAtomic } from '../experiments/atomic-write.js';
 import { type EngineOptions, runEngine } from '../scenarios/engine/engine.js';
 import type { EngineResult } from '../scenarios/engine/raw-result.js';
 import { K6_BUILD_HINT, k6Args, k6Binary, startK6 } from '../scenarios/k6-runner/run-k6.js';
-import { MODERN, modernRequest } from '../scenarios/models/protocol.ts';
+import { MODERN } from '../scenarios/models/protocol.ts';
 import type { ServerMetricsSnapshot } from '../servers/common/http-shell.js';
 import { measureFloor } from './raw-floor.js';
+import { benchToolCall } from './tool-call.js';
 
 /**
  * What the load generator itself costs. Part 1: the built-in engine, k6 (plain, and as the k6 runner
@@ -147,12 +148,7 @@ async function runChild(spec: ChildSpec): Promise<void> {
     );
     summary = { requests: floor.requests, errors: 0, p50Us: floor.p50Us, p99Us: 0, missed: 0 };
   } else {
-    const req = modernRequest(
-      2,
-      { name: 'mcpbench-bench', version: '0.1.0', agentId: 'bench' },
-      'tools/call',
-      { name: 'get_resource', arguments: { kind: 'Deployment', name: 'app-1', namespace: 'default' } },
-    );
+    const req = benchToolCall(2, 'bench');
     const body = req.body ?? '';
     let next = 0;
     mark();
@@ -571,12 +567,12 @@ async function overhead(
     if (opts.warmup > 0) await warm(server.url, opts);
     for (let round = 0; round < opts.rounds; round++) {
       // open: the fixed rate; closed-1: one agent back to back (no arrival scheduling involved);
-      // closed-1-pause: the floor pausing as long as the engine works per request (FLOOR_PAUSE_US).
-      const runs = overheadGenerators.flatMap((g) =>
-        g === 'floor'
-          ? [`${g} open`, `${g} closed-1`, `${g} closed-1-pause`]
-          : [`${g} open`, `${g} closed-1`],
-      );
+      // closed-1-pause (floor only): back to back with FLOOR_PAUSE_US before each request.
+      const runs = overheadGenerators.flatMap((g) => [
+        `${g} open`,
+        `${g} closed-1`,
+        ...(g === 'floor' ? [`${g} closed-1-pause`] : []),
+      ]);
       const order = round % 2 ? [...runs].reverse() : runs;
       for (const key of order) {
         const [g, mode] = key.split(' ') as [Generator, string];

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as hdr from 'hdr-histogram-js';
-import { modernRequest } from '../scenarios/models/protocol.ts';
+import { benchToolCall } from './tool-call.js';
 
 /**
  * The floor of the measurement-overhead figure, not a load generator: one socket, the request
@@ -17,10 +17,7 @@ export interface FloorResult {
 }
 
 function requestBytes(url: URL): Buffer {
-  const req = modernRequest(1, { name: 'mcpbench-bench', version: '0.1.0', agentId: 'floor' }, 'tools/call', {
-    name: 'get_resource',
-    arguments: { kind: 'Deployment', name: 'app-1', namespace: 'default' },
-  });
+  const req = benchToolCall(1, 'floor');
   const body = req.body ?? '';
   const head = Object.entries(req.headers)
     .map(([k, v]) => `${k}: ${v}\r\n`)
