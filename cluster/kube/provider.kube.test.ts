@@ -1,5 +1,6 @@
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { legacyInitialize, legacyRequest } from '../../scenarios/models/protocol.ts';
 import { createKindProvider, kindUnavailable } from '../kind/provider.js';
 import { variantSpec } from '../manifests.js';
 import type { ClusterEvent, ClusterProvider, VariantHandle, VariantName } from '../provider.js';
@@ -124,31 +125,15 @@ describe.skipIf(skipReason !== null || kubeconfig !== undefined)('L7 gateway on 
 
   it('legacy-sticky behind the session gateway keeps a session on the pod that created it', async () => {
     const url = (handles.get('legacy-sticky') as VariantHandle).url;
-    const init = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-      }),
-    });
+    const initialize = legacyInitialize(1, { name: 't', version: '1', agentId: 't' });
+    const init = await fetch(url, { method: 'POST', headers: initialize.headers, body: initialize.body });
     await init.text();
     const sid = init.headers.get('mcp-session-id');
     const home = init.headers.get('x-mcpbench-replica');
     expect(sid).toBeTruthy();
     for (let i = 0; i < 6; i++) {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-session-id': sid as string,
-          'mcp-protocol-version': '2025-11-25',
-        },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 2 + i, method: 'ping' }),
-      });
+      const ping = legacyRequest(2 + i, sid as string, 'ping', {});
+      const res = await fetch(url, { method: 'POST', headers: ping.headers, body: ping.body });
       await res.text();
       expect(res.status).toBe(200);
       expect(res.headers.get('x-mcpbench-replica')).toBe(home);

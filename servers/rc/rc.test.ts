@@ -2,7 +2,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisProcess, startRedis } from '../../cluster/local/redis-server.js';
 import { type ServerProcess, startServerProcess } from '../../cluster/local/server-process.js';
-import { modernRequest, parseRpcBody } from '../../scenarios/models/protocol.ts';
+import { legacyInitialize, modernRequest, parseRpcBody } from '../../scenarios/models/protocol.ts';
 
 /** The rc server with the official 2.x client and raw 2026-07-28 requests, across real processes. */
 
@@ -139,20 +139,8 @@ describe('rc server (2026-07-28, stateless)', () => {
 
   it('rejects the 2025 handshake with the unsupported-version error and answers server/discover', async () => {
     const a = await server();
-    const res = await fetch(a.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-11-25',
-          capabilities: {},
-          clientInfo: { name: 'old', version: '1' },
-        },
-      }),
-    });
+    const initialize = legacyInitialize(1, { name: 'old', version: '1', agentId: 'old' });
+    const res = await fetch(a.url, { method: 'POST', headers: initialize.headers, body: initialize.body });
     // biome-ignore lint/suspicious/noExplicitAny: a JSON-RPC body under test
     const body = (await res.json()) as any;
     expect(body.error.data.supported).toEqual(['2026-07-28']);
