@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  InterruptedTrialSchema,
   type ReplicaSample,
   ReplicaSampleSchema,
   RUN_FILES,
@@ -9,6 +11,7 @@ import {
   type TrialEvent,
   TrialEventSchema,
 } from '../experiments/run-dir.js';
+import { runProcessLiveness } from '../experiments/run-process.js';
 import { type EngineResult, EngineResultSchema } from '../scenarios/engine/raw-result.js';
 
 /** One trial as written by the runner, validated; analysis reads nothing else. */
@@ -25,10 +28,24 @@ export interface Trial {
 export interface LoadedRun {
   dir: string;
   manifest: RunManifest;
+  /**
+   * What the run is, judged now: the manifest's status, except that a manifest still saying
+   * `running` is `died` when its process is gone from this host, and `unknown` when it cannot be
+   * told (another host, or no process recorded). Also `incomplete` for a `complete` run whose raw
+   * results are missing in part.
+   */
+  status: string;
+  /** why `status` differs from the manifest's, in words */
+  statusNote: string | null;
   trials: Trial[];
   /** files that failed validation: named, never read */
   problems: string[];
+  /** trials cut off by Ctrl-C: left out of every figure, listed here */
+  interruptedTrials: string[];
 }
+
+/** Raised when a run directory holds no raw results at all: nothing to summarise, report or compare. */
+export class NoRawResults extends Error {}
 
 async function jsonl<T>(path: string, parse: (v: unknown) => T, problems: string[]): Promise<T[]> {
   let text: string;
@@ -70,6 +87,7 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   const parsed = RunManifestSchema.safeParse(JSON.parse(raw));
   if (!parsed.success) throw new Error(`${manifestPath}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const problems: string[] = [];
+  const interruptedTrials: string[] = [];
   const trials: Trial[] = [];
   const rawDir = join(dir, 'raw');
   const experiments = await readdir(rawDir).catch(() => [] as string[]);
@@ -83,7 +101,16 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
         try {
           engineRaw = await readFile(enginePath, 'utf8');
         } catch {
-          problems.push(`${enginePath}: missing (trial did not finish)`);
+          const cut = await readFile(join(base, RUN_FILES.interrupted), 'utf8').then(
+            (text) => InterruptedTrialSchema.safeParse(JSON.parse(text)),
+            () => null,
+          );
+          if (cut?.success)
+            interruptedTrials.push(
+              `${experimentId} / ${variant} ${t}: interrupted after ${(cut.data.ranMs / 1000).toFixed(1)} s of ` +
+                `${(cut.data.plannedMs / 1000).toFixed(1)} s (${cut.data.requests} requests) — left out`,
+            );
+          else problems.push(`${enginePath}: missing (trial did not finish)`);
           continue;
         }
         const engine = EngineResultSchema.safeParse(JSON.parse(engineRaw));
@@ -105,5 +132,37 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
       }
     }
   }
-  return { dir, manifest: parsed.data, trials, problems };
+  const manifest = parsed.data;
+  // Trials run.json says were written but whose engine.json is not there (deleted, not copied).
+  const found = new Set(trials.map((t) => `${t.experimentId}/${t.variant}/${t.trial}`));
+  const missing: string[] = [];
+  for (const [key, n] of Object.entries(manifest.completedTrials))
+    for (let i = 1; i <= n; i++)
+      if (!found.has(`${key}/${i}`)) missing.push(`raw/${key}/trial-${i}/${RUN_FILES.engine}`);
+  if (missing.length)
+    problems.push(...missing.map((m) => `${join(dir, m)}: missing, though run.json lists the trial as written`));
+  let status: string = manifest.status;
+  let statusNote: string | null = null;
+  if (manifest.status === 'running') {
+    const live = runProcessLiveness(manifest.process);
+    if (live.state === 'dead') {
+      status = 'died';
+      statusNote = `the run's process died before it finished: ${live.why}`;
+    } else if (live.state === 'unknown') {
+      status = 'unknown';
+      statusNote = `run.json still says running, and whether it is cannot be told: ${live.why}`;
+    }
+  } else if (manifest.status === 'complete' && missing.length) {
+    status = 'incomplete';
+    statusNote = `run.json says complete, but ${missing.length} trial(s) it lists have no raw results`;
+  }
+  if (trials.length === 0) {
+    const expected = Object.values(manifest.completedTrials).reduce((s, n) => s + n, 0);
+    throw new NoRawResults(
+      `${dir}: no raw results (${existsSync(rawDir) ? `${rawDir} holds no readable trial` : `${rawDir} is missing`}` +
+        `${expected ? `; run.json lists ${expected} written trial(s)` : ''}; run.json status: ${status}` +
+        `${statusNote ? ` — ${statusNote}` : ''}${interruptedTrials.length ? `; ${interruptedTrials.join('; ')}` : ''})`,
+    );
+  }
+  return { dir, manifest, status, statusNote, trials, problems, interruptedTrials };
 }

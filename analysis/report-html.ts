@@ -175,6 +175,11 @@ export function renderHtml(summary: RunSummary, run: LoadedRun): string {
   body.push('<section id="verdict"><h2>Verdict</h2><ul>');
   for (const l of verdictLines(summary)) body.push(`<li>${inlineMarkdown(l)}</li>`);
   body.push('</ul></section>');
+  if (summary.interruptedTrials?.length) {
+    body.push('<section id="interrupted"><h2>Trials left out (interrupted)</h2><ul>');
+    for (const t of summary.interruptedTrials) body.push(`<li class="note">${escapeHtml(t)}</li>`);
+    body.push('</ul></section>');
+  }
   if (summary.thresholds.length) {
     const failed = summary.thresholds.filter((r) => !r.ok).length;
     body.push(

@@ -75,9 +75,13 @@ export interface RunSummary {
   schema: 'mcpbench/summary@1';
   run: string;
   status: string;
+  /** why the status differs from what run.json says (a dead process, missing raw results) */
+  statusNote?: string | null;
   complete: boolean;
   generatedAt: string;
   problems: string[];
+  /** trials cut off by Ctrl-C, left out of every figure */
+  interruptedTrials?: string[];
   variants: VariantSummary[];
   comparisons: Comparison[];
   fingerprint: Record<string, unknown>;
@@ -373,10 +377,12 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
   return {
     schema: 'mcpbench/summary@1',
     run: run.manifest.name,
-    status: run.manifest.status,
-    complete: run.manifest.status === 'complete',
+    status: run.status,
+    statusNote: run.statusNote,
+    complete: run.status === 'complete',
     generatedAt: new Date().toISOString(),
     problems: run.problems,
+    interruptedTrials: run.interruptedTrials,
     variants,
     comparisons,
     fingerprint: run.manifest.fingerprint,

@@ -89,7 +89,7 @@ export function verdictLines(summary: RunSummary): string[] {
   }
   if (!summary.complete)
     lines.unshift(
-      `**This run did not complete (status: ${summary.status}); figures cover what was written.**`,
+      `**This run did not complete (status: ${summary.status}${summary.statusNote ? `: ${summary.statusNote}` : ''}); figures cover what was written${summary.interruptedTrials?.length ? ', interrupted trials left out' : ''}.**`,
     );
   return lines;
 }

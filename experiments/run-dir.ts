@@ -10,6 +10,8 @@ import { z } from 'zod';
  *        histograms.hlog                             the same histograms in HdrHistogram log format (for other tools)
  *        events.jsonl                                one TrialEvent per line: cluster events + the experiment's own actions
  *        samples.jsonl                               one ReplicaSample per line, every second
+ *        interrupted.json                            only in a trial cut off by Ctrl-C (InterruptedTrial); such
+ *                                                    a trial has engine.partial.json instead of engine.json
  *   <run>/summary.json                               written by analysis
  *   <run>/report.md, report.html, junit.xml          written by analysis
  *
@@ -33,6 +35,17 @@ export const RunManifestSchema = z.object({
   trials: z.number().int().min(1),
   /** trials actually written, per `<experiment>/<variant>` */
   completedTrials: z.record(z.string(), z.number().int()),
+  /** the trial cut off by Ctrl-C, per `<experiment>/<variant>` (its files say so too; never a whole trial) */
+  interruptedTrials: z.record(z.string(), z.number().int()).optional(),
+  /** the process writing the run, so a reader can tell a live run from one whose process died */
+  process: z
+    .object({
+      pid: z.number().int(),
+      hostname: z.string(),
+      bootId: z.string().nullable(),
+      startTime: z.string().nullable(),
+    })
+    .optional(),
   error: z.string().nullable(),
 });
 export type RunManifest = z.infer<typeof RunManifestSchema>;
@@ -66,6 +79,17 @@ export const ReplicaSampleSchema = z.object({
 });
 export type ReplicaSample = z.infer<typeof ReplicaSampleSchema>;
 
+/** interrupted.json: why a trial's figures are not a whole trial. */
+export const InterruptedTrialSchema = z.object({
+  schema: z.literal('mcpbench/interrupted-trial@1'),
+  reason: z.string(),
+  /** the trial's planned load duration and how much of it ran */
+  plannedMs: z.number(),
+  ranMs: z.number(),
+  requests: z.number().int(),
+});
+export type InterruptedTrial = z.infer<typeof InterruptedTrialSchema>;
+
 export function trialDir(runDir: string, experiment: string, variant: string, trial: number): string {
   return join(runDir, 'raw', experiment, variant, `trial-${trial}`);
 }
@@ -77,6 +101,8 @@ export const RUN_FILES = {
   reportHtml: 'report.html',
   junit: 'junit.xml',
   engine: 'engine.json',
+  enginePartial: 'engine.partial.json',
+  interrupted: 'interrupted.json',
   hlog: 'histograms.hlog',
   events: 'events.jsonl',
   samples: 'samples.jsonl',

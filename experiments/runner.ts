@@ -15,7 +15,8 @@ import {
 import { environmentFingerprint } from './fingerprint.js';
 import { histogramLog } from './hlog.js';
 import { type LoadHandle, startLoad } from './load-driver.js';
-import { RUN_FILES, type RunManifest, trialDir } from './run-dir.js';
+import { type InterruptedTrial, RUN_FILES, type RunManifest, trialDir } from './run-dir.js';
+import { currentRunProcess } from './run-process.js';
 import { TrialRecorder } from './trial-recorder.js';
 import { variantSpecFor } from './variant-spec.js';
 
@@ -87,6 +88,8 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
     variants: [...new Set(steps.map((s) => s.variant))],
     trials: Math.max(1, ...options.experiments.map((e) => e.trials)),
     completedTrials: {},
+    interruptedTrials: {},
+    process: currentRunProcess(),
     error: null,
   };
   const saveManifest = () => writeJsonAtomic(join(runDir, RUN_FILES.manifest), manifest);
@@ -107,8 +110,12 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
         if (!handle) throw new Error(`provider did not bring up ${step.variant}`);
         for (let trial = 1; trial <= step.def.trials; trial++) {
           if (signal.aborted) throw new RunInterrupted('interrupted');
-          await runTrial(options, provider, handle, step, trial);
+          const whole = await runTrial(options, provider, handle, step, trial);
           const key = `${step.id}/${step.variant}`;
+          if (!whole) {
+            (manifest.interruptedTrials ??= {})[key] = trial;
+            throw new RunInterrupted(`interrupted during ${key} trial ${trial}`);
+          }
           manifest.completedTrials[key] = trial;
           await saveManifest();
         }
@@ -128,19 +135,30 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
   return manifest;
 }
 
+/**
+ * One trial. Returns false when Ctrl-C cut its load short: its figures are then written as
+ * engine.partial.json with an interrupted.json beside them, never as a whole trial's engine.json.
+ */
 async function runTrial(
   options: SuiteOptions,
   provider: ClusterProvider,
   handle: VariantHandle,
   step: Step,
   trial: number,
-): Promise<void> {
+): Promise<boolean> {
   const { def, variant } = step;
   const recorder = new TrialRecorder(variant);
   const unsubscribe = provider.onEvent((e) => recorder.cluster(e));
   recorder.startSampling(handle);
   const trialSignal = new AbortController();
-  const onAbort = () => trialSignal.abort();
+  // Set when the run is interrupted before this trial's load has ended on its own.
+  let loadEnded = false;
+  let cutOff = false;
+  const onAbort = () => {
+    if (!loadEnded) cutOff = true;
+    trialSignal.abort();
+  };
+  if (options.signal.aborted) cutOff = true;
   options.signal.addEventListener('abort', onAbort, { once: true });
 
   let load: LoadHandle | undefined;
@@ -171,13 +189,30 @@ async function runTrial(
       recorder.experiment('load-stage', { index: i, ...stage.detail }, origin + stage.atMs);
     }
     const result = await load.result;
+    loadEnded = true;
     await Promise.allSettled(pendingActions);
     await recorder.stopSampling();
+    if (cutOff) {
+      const ranMs = Math.round(result.durationMs);
+      await writeTrial(options.runDir, step, trial, result, recorder, {
+        schema: 'mcpbench/interrupted-trial@1',
+        reason: 'interrupted (SIGINT/SIGTERM) before the load ran its full duration',
+        plannedMs: def.durationMs,
+        ranMs,
+        requests: result.counts.requests,
+      });
+      options.log(
+        `  ${step.id} × ${variant} trial ${trial}/${def.trials}: interrupted after ${(ranMs / 1000).toFixed(1)} s ` +
+          `of ${(def.durationMs / 1000).toFixed(1)} s; kept as ${RUN_FILES.enginePartial}, not as a whole trial`,
+      );
+      return false;
+    }
     await writeTrial(options.runDir, step, trial, result, recorder);
     options.log(
       `  ${step.id} × ${variant} trial ${trial}/${def.trials}: ${result.counts.requests} requests, ` +
         `${result.counts.errors} errors, ${Math.round(result.counts.requests / (result.durationMs / 1000))}/s`,
     );
+    return true;
   } finally {
     trialSignal.abort();
     options.signal.removeEventListener('abort', onAbort);
@@ -259,6 +294,7 @@ async function writeTrial(
   trial: number,
   result: EngineResult,
   recorder: TrialRecorder,
+  interrupted?: InterruptedTrial,
 ) {
   const dir = trialDir(runDir, step.id, step.variant, trial);
   await mkdir(dir, { recursive: true });
@@ -272,6 +308,12 @@ async function writeTrial(
     samples.map((s) => JSON.stringify(s)).join('\n') + (samples.length ? '\n' : ''),
   );
   await writeFileAtomic(join(dir, RUN_FILES.hlog), histogramLog(result));
+  if (interrupted) {
+    // No engine.json: a reader (of any version) that looks for it finds no whole trial here.
+    await writeJsonAtomic(join(dir, RUN_FILES.enginePartial), result);
+    await writeJsonAtomic(join(dir, RUN_FILES.interrupted), interrupted);
+    return;
+  }
   // engine.json last: its presence marks the trial as whole.
   await writeJsonAtomic(join(dir, RUN_FILES.engine), result);
 }
