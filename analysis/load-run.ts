@@ -140,7 +140,9 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
     for (let i = 1; i <= n; i++)
       if (!found.has(`${key}/${i}`)) missing.push(`raw/${key}/trial-${i}/${RUN_FILES.engine}`);
   if (missing.length)
-    problems.push(...missing.map((m) => `${join(dir, m)}: missing, though run.json lists the trial as written`));
+    problems.push(
+      ...missing.map((m) => `${join(dir, m)}: missing, though run.json lists the trial as written`),
+    );
   let status: string = manifest.status;
   let statusNote: string | null = null;
   if (manifest.status === 'running') {

@@ -23,12 +23,7 @@ export function renderMarkdown(summary: RunSummary): string {
     );
   }
   if (summary.interruptedTrials?.length) {
-    out.push(
-      '## Trials left out (interrupted)',
-      '',
-      ...summary.interruptedTrials.map((t) => `- ${t}`),
-      '',
-    );
+    out.push('## Trials left out (interrupted)', '', ...summary.interruptedTrials.map((t) => `- ${t}`), '');
   }
   if (summary.problems.length) {
     out.push('## Files that could not be read', '', ...summary.problems.map((p) => `- ${p}`), '');

@@ -60,8 +60,7 @@ export type Liveness =
 
 /** Whether the process that wrote a run (still marked `running`) is alive, judged from this host. */
 export function runProcessLiveness(writer: RunProcess | undefined): Liveness {
-  if (!writer)
-    return { state: 'unknown', why: 'run.json names no process (written by an older version)' };
+  if (!writer) return { state: 'unknown', why: 'run.json names no process (written by an older version)' };
   if (writer.hostname !== hostname())
     return { state: 'unknown', why: `started on another host (${writer.hostname}), never finished` };
   const boot = bootId();

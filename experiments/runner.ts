@@ -113,7 +113,7 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
           const whole = await runTrial(options, provider, handle, step, trial);
           const key = `${step.id}/${step.variant}`;
           if (!whole) {
-            (manifest.interruptedTrials ??= {})[key] = trial;
+            manifest.interruptedTrials = { ...manifest.interruptedTrials, [key]: trial };
             throw new RunInterrupted(`interrupted during ${key} trial ${trial}`);
           }
           manifest.completedTrials[key] = trial;
@@ -182,6 +182,9 @@ async function runTrial(
         ),
     });
     const origin = load.startedAtMs;
+    options.log(
+      `  ${step.id} × ${variant} trial ${trial}/${def.trials}: load running for ${(def.durationMs / 1000).toFixed(1)} s`,
+    );
     recordWindows(recorder, def, origin);
     for (const action of def.actions)
       pendingActions.push(scheduleAction(action, origin, handle, provider, recorder, trialSignal.signal));
