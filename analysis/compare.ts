@@ -125,7 +125,10 @@ function environmentWarnings(a: RunSummary, b: RunSummary, configs: [unknown, un
     ['baseline', a],
     ['candidate', b],
   ] as const) {
-    if (!s.complete) warnings.push(`${side} run did not complete (status: ${s.status})`);
+    if (!s.complete)
+      warnings.push(
+        `${side} run did not complete (status: ${s.status}${s.statusNote ? `: ${s.statusNote}` : ''}): its figures are partial`,
+      );
     if (s.problems.length) warnings.push(`${side} run has ${s.problems.length} unreadable file(s)`);
   }
   return warnings;

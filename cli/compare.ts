@@ -33,11 +33,18 @@ export function registerCompareCommand(program: Command): void {
     .option('--junit <file>', 'also write a JUnit XML report (one test case per metric)')
     .option('--markdown <file>', 'also write the Markdown report (e.g. a CI job summary file)')
     .option('--json', 'print the comparison as JSON instead of Markdown')
+    .option(
+      '--allow-incomplete',
+      'compare a run that is not complete (interrupted, failed, died) instead of refusing',
+    )
     .action(async (baselineDir: string, candidateDir: string, opts: Record<string, unknown>) => {
       const threshold = opts.threshold as number;
       let result: Awaited<ReturnType<typeof compareRunDirs>>;
       try {
-        result = await compareRunDirs(resolve(baselineDir), resolve(candidateDir), { threshold });
+        result = await compareRunDirs(resolve(baselineDir), resolve(candidateDir), {
+          threshold,
+          allowIncomplete: opts.allowIncomplete === true,
+        });
       } catch (err) {
         program.error(`mcpbench compare: ${(err as Error).message}`, { exitCode: 2 });
       }
@@ -46,6 +53,8 @@ export function registerCompareCommand(program: Command): void {
       if (typeof opts.junit === 'string') await writeFileAtomic(resolve(opts.junit), compareJunit(result));
       process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : markdown);
       for (const w of result.warnings) process.stderr.write(`mcpbench compare: warning: ${w}\n`);
+      for (const u of result.unmatched)
+        process.stderr.write(`mcpbench compare: warning: not compared, in one run only: ${u}\n`);
       const tested = result.changes.filter((c) => c.verdict !== 'not tested').length;
       if (tested === 0)
         process.stderr.write(

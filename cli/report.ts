@@ -19,6 +19,12 @@ export function registerReportCommand(program: Command): void {
         process.stderr.write(
           `${result.summaryPath}\n${result.reportMdPath}\n${result.reportHtmlPath}\n${result.junitPath ? `${result.junitPath}\n` : ''}`,
         );
+        if (!result.summary.complete)
+          process.stderr.write(
+            `mcpbench report: the run is ${result.summary.status}${result.summary.statusNote ? ` (${result.summary.statusNote})` : ''}; figures cover what was written\n`,
+          );
+        for (const t of result.summary.interruptedTrials ?? [])
+          process.stderr.write(`mcpbench report: left out ${t}\n`);
         for (const f of result.thresholdFailures) process.stderr.write(`mcpbench report: threshold ${f}\n`);
         if (result.thresholdFailures.length) process.exitCode = 1;
       } catch (err) {
