@@ -27,9 +27,11 @@ export async function createProvider(
 }
 
 /**
- * What a run needs once, around all its steps. For kind: notes whether the cluster was already up
+ * What a run needs once, around all its steps. For kind: checks whether the cluster is already up
  * (`mcpbench cluster up`), and returns the teardown that deletes it at the end only if this run
- * created it and `--keep` was not given. Other providers need nothing.
+ * created it (a check that said absent, then a create that succeeded) and `--keep` was not given.
+ * A check that failed (no kind binary, kind erring) proves nothing, so such a cluster is left alone
+ * and the teardown says so. Other providers need nothing.
  */
 export async function prepareRunCluster(
   config: RunConfig,
@@ -37,13 +39,25 @@ export async function prepareRunCluster(
 ): Promise<() => Promise<void>> {
   if (config.cluster !== 'kind') return async () => {};
   const kind = await import('../cluster/kind/provider.js');
-  const existed = await kind.kindClusterExists({});
+  const before = await kind.kindClusterState({});
+  if (before.state === 'unknown')
+    log(`mcpbench run: could not check whether the kind cluster is up before the run: ${before.why}`);
   return async () => {
-    if (existed || config.keep) {
-      log(`mcpbench run: kind cluster kept (${existed ? 'it was up before the run' : '--keep'})`);
+    if (!kind.kindClusterCreatedHere({})) {
+      const why =
+        before.state === 'exists'
+          ? 'it was up before the run'
+          : before.state === 'unknown'
+            ? `whether it was up before the run is unknown (${before.why}), and this run did not create it`
+            : 'this run did not create it';
+      log(`mcpbench run: kind cluster left alone (${why})`);
       return;
     }
-    log('mcpbench run: deleting the kind cluster');
+    if (config.keep) {
+      log('mcpbench run: kind cluster kept (--keep)');
+      return;
+    }
+    log('mcpbench run: deleting the kind cluster this run created');
     await kind.kindClusterDown({});
   };
 }

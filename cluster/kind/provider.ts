@@ -40,7 +40,7 @@ export const KIND_NODE_PORTS: Record<VariantName, number> = {
 
 export interface KindOptions {
   clusterName?: string;
-  /** Keep the kind cluster on down() (only the namespace is deleted). */
+  /** Keep the kind cluster on down() (only the namespace is deleted); without it, down() deletes it only if this process created it. */
   keep?: boolean;
   nodeImage?: string;
   image?: string;
@@ -143,6 +143,7 @@ export async function kindClusterUp(
       '180s',
     ]);
     created = true;
+    createdByThisProcess.add(p.clusterName);
   } else {
     await kindRun(p.kind, ['export', 'kubeconfig', '--name', p.clusterName, '--kubeconfig', p.kubeconfig]);
   }
@@ -155,17 +156,46 @@ export async function kindClusterUp(
   return { kubeconfig: p.kubeconfig, created, gatewayLoaded: gateway.length > 0 };
 }
 
-/** Whether the kind cluster exists now (false when kind itself is missing). */
-export async function kindClusterExists(opts: KindOptions = {}): Promise<boolean> {
+export type KindClusterState =
+  | { state: 'exists' }
+  | { state: 'absent' }
+  /** the check itself failed (no kind binary, kind erred): nothing is known about the cluster */
+  | { state: 'unknown'; why: string };
+
+/** Whether the kind cluster exists now, from a `kind get clusters` that succeeded, else why it cannot be told. */
+export async function kindClusterState(opts: KindOptions = {}): Promise<KindClusterState> {
   const p = kindPaths(opts);
-  return clusterExists(p.kind, p.clusterName).catch(() => false);
+  try {
+    return (await clusterExists(p.kind, p.clusterName)) ? { state: 'exists' } : { state: 'absent' };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    const why =
+      e.code === 'ENOENT'
+        ? `no kind binary (${p.kind} not found; run: npm run cluster:build-offline)`
+        : `\`${p.kind} get clusters\` failed: ${(e.stderr || e.message).trim().split('\n').pop()}`;
+    return { state: 'unknown', why };
+  }
 }
 
+/**
+ * Kind clusters this process created (by name), each from a check that said it was absent followed by
+ * a `kind create cluster` that succeeded: the only clusters a teardown may delete.
+ */
+const createdByThisProcess = new Set<string>();
+
+export function kindClusterCreatedHere(opts: KindOptions = {}): boolean {
+  return createdByThisProcess.has(kindPaths(opts).clusterName);
+}
+
+/** Deletes the kind cluster if a successful check finds it (`mcpbench cluster down`, or a teardown that created it). */
 export async function kindClusterDown(opts: KindOptions = {}): Promise<void> {
   const p = kindPaths(opts);
-  if (await clusterExists(p.kind, p.clusterName)) {
+  const now = await kindClusterState(opts);
+  if (now.state === 'unknown') throw new Error(`cannot delete kind cluster ${p.clusterName}: ${now.why}`);
+  if (now.state === 'exists') {
     await kindRun(p.kind, ['delete', 'cluster', '--name', p.clusterName, '--kubeconfig', p.kubeconfig]);
   }
+  createdByThisProcess.delete(p.clusterName);
 }
 
 async function installMetricsServer(kubeconfig: string, image: string): Promise<void> {
@@ -231,7 +261,8 @@ class KindProvider implements ClusterProvider {
     if (this.downed) return;
     this.downed = true;
     await this.kube?.down();
-    if (!this.opts.keep) await kindClusterDown(this.opts);
+    // Only a cluster this process created goes; one that was up before (or unknown) is left alone.
+    if (!this.opts.keep && kindClusterCreatedHere(this.opts)) await kindClusterDown(this.opts);
   }
 }
 
