@@ -34,7 +34,7 @@ export function describeFileError(err: unknown, path: string, mode: 'read' | 'wr
 
 async function statOrNull(path: string) {
   return stat(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
     throw err;
   });
 }

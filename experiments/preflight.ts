@@ -58,13 +58,13 @@ const checkServerEnv: PreflightCheck = async ({ config, experiments }) => {
   ]);
   for (const def of experiments) {
     const usesLegacy = variantsFor(def, config).some((v) => v.startsWith('legacy'));
+    const seen = new Set<string>();
     for (const [i, c] of def.cases.entries()) {
       const env = { ...def.serverEnv, ...c.serverEnv };
       const field = (variable: string) =>
         c.serverEnv && variable in c.serverEnv
           ? `overrides.${def.name}.cases[${i}].serverEnv.${variable}`
           : `overrides.${def.name}.serverEnv.${variable}`;
-      const seen = new Set<string>();
       const add = (variable: string, message: string) => {
         const f = field(variable);
         if (seen.has(f)) return;
