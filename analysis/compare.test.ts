@@ -120,7 +120,7 @@ describe('mcpbench compare', () => {
     expect(missing.stderr).toMatch(/not a run directory/);
     const badFlag = await run(a, same, '--threshold', 'lots');
     expect(badFlag.code).not.toBe(0);
-    expect(badFlag.stderr).toMatch(/--threshold must be a percentage/);
+    expect(badFlag.stderr).toMatch(/--threshold: "lots" is not a percentage/);
   });
 
   it('warns when the runs differ in environment or configuration', async () => {

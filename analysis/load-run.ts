@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseJsonFile } from '../experiments/file-errors.js';
 import {
   InterruptedTrialSchema,
   type ReplicaSample,
@@ -84,7 +85,7 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   } catch {
     throw new Error(`${dir}: not a run directory (no ${RUN_FILES.manifest})`);
   }
-  const parsed = RunManifestSchema.safeParse(JSON.parse(raw));
+  const parsed = RunManifestSchema.safeParse(parseJsonFile(raw, manifestPath));
   if (!parsed.success) throw new Error(`${manifestPath}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const problems: string[] = [];
   const interruptedTrials: string[] = [];
@@ -113,7 +114,14 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
           else problems.push(`${enginePath}: missing (trial did not finish)`);
           continue;
         }
-        const engine = EngineResultSchema.safeParse(JSON.parse(engineRaw));
+        let engineJson: unknown;
+        try {
+          engineJson = parseJsonFile(engineRaw, enginePath);
+        } catch (err) {
+          problems.push((err as Error).message);
+          continue;
+        }
+        const engine = EngineResultSchema.safeParse(engineJson);
         if (!engine.success) {
           problems.push(
             `${enginePath}: ${engine.error.issues[0]?.path.join('.')}: ${engine.error.issues[0]?.message}`,

@@ -208,6 +208,20 @@ function observe(spec: ThresholdSpec, trials: Trial[]): number | null {
   }
 }
 
+/**
+ * Whether a threshold's {experiment, variant} tags select this experiment × variant (an experiment
+ * tag names the experiment or one of its cases, `ttl-cache~rtt-0`). The run's preflight asks this of
+ * the planned experiments, so a selector that selects nothing is refused before the run, not after.
+ */
+export function plannedMatch(
+  spec: ThresholdSpec,
+  group: { experiment: string; experimentId: string; variant: string },
+): boolean {
+  const { experiment, variant } = spec.tags;
+  if (experiment && experiment !== group.experiment && experiment !== group.experimentId) return false;
+  return !variant || variant === group.variant;
+}
+
 /** Checks every threshold against every experiment × variant it selects. */
 export function evaluateThresholds(specs: ThresholdSpec[], run: LoadedRun): ThresholdResult[] {
   const groups = trialsByGroup(run.trials);
@@ -217,9 +231,7 @@ export function evaluateThresholds(specs: ThresholdSpec[], run: LoadedRun): Thre
     let matched = 0;
     for (const trials of groups) {
       const first = trials[0] as Trial;
-      const { experiment, variant } = spec.tags;
-      if (experiment && experiment !== first.experiment && experiment !== first.experimentId) continue;
-      if (variant && variant !== first.variant) continue;
+      if (!plannedMatch(spec, first)) continue;
       matched++;
       const observed = observe(spec, trials);
       const unit =

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type CompareResult, formatPercent } from '../analysis/compare.js';
 import { compareRunDirs } from '../analysis/compare-runs.js';
-import { parseThresholdPercent } from '../cli/compare.js';
 import { writeJsonAtomic } from '../experiments/atomic-write.js';
+import { parsePercent } from '../experiments/values.js';
 
 /**
  * How far `mcpbench compare` can be trusted, measured rather than assumed:
@@ -59,12 +59,12 @@ function positive(name: string, value: string | undefined, integer: boolean): nu
 }
 const runs = positive('runs', args.runs, true);
 const slowdown = positive('slowdown', args.slowdown, false);
-// The same reading of --threshold as `mcpbench compare` ("5%", "5" or "0.05").
+// The same reading of --threshold as `mcpbench compare`: a percentage with its % ("5%").
 let threshold: number;
 try {
-  threshold = parseThresholdPercent(args.threshold as string);
+  threshold = parsePercent(args.threshold);
 } catch (err) {
-  process.stderr.write(`compare-calibration: ${(err as Error).message}\n`);
+  process.stderr.write(`compare-calibration: --threshold: ${(err as Error).message}\n`);
   process.exit(2);
 }
 if (runs < 2 || slowdown <= 1) {

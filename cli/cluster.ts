@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { text } from './flags.js';
 
 /**
  * `mcpbench cluster up|down --cluster kind`: create (or delete) the offline-built one-node kind
@@ -14,10 +15,10 @@ export function registerClusterCommand(program: Command): void {
     )
     .addArgument(program.createArgument('<action>', 'up or down').choices(['up', 'down']))
     .addOption(new Option('--cluster <provider>', 'which cluster').choices(['kind', 'kube']).default('kind'))
-    .option('--name <name>', 'kind cluster name', 'mcpbench')
-    .option('--kubeconfig <file>', 'kubeconfig to write (kind) or read (kube)')
-    .option('--context <name>', 'kubeconfig context for --cluster kube')
-    .option('--namespace <name>', 'kube: the mcpbench namespace to delete on down')
+    .option('--name <name>', 'kind cluster name', text('--name'), 'mcpbench')
+    .option('--kubeconfig <file>', 'kubeconfig to write (kind) or read (kube)', text('--kubeconfig'))
+    .option('--context <name>', 'kubeconfig context for --cluster kube', text('--context'))
+    .option('--namespace <name>', 'kube: the mcpbench namespace to delete on down', text('--namespace'))
     .action(async (action: 'up' | 'down', o: Record<string, string | undefined>) => {
       try {
         if (o.cluster === 'kind') {

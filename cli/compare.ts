@@ -1,19 +1,10 @@
 import { resolve } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { formatPercent, headline, renderCompareMarkdown } from '../analysis/compare.js';
 import { compareRunDirs } from '../analysis/compare-runs.js';
 import { compareJunit } from '../analysis/junit.js';
-import { writeFileAtomic } from '../experiments/atomic-write.js';
-
-/** "5%", "5" (percent) or "0.05" (a fraction below 1). */
-export function parseThresholdPercent(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(value);
-  if (!m) throw new InvalidArgumentError(`--threshold must be a percentage like 5%, got "${value}"`);
-  const n = Number(m[1]);
-  const fraction = m[2] === '%' || n >= 1 ? n / 100 : n;
-  if (fraction >= 10) throw new InvalidArgumentError(`--threshold ${value} is above 1000%`);
-  return fraction;
-}
+import { FileError, fileWriteProblem, writeOutputFile } from '../experiments/file-errors.js';
+import { percent, text } from './flags.js';
 
 /** `mcpbench compare BASELINE CANDIDATE`: exit 1 only on a significant regression beyond the threshold. */
 export function registerCompareCommand(program: Command): void {
@@ -22,16 +13,20 @@ export function registerCompareCommand(program: Command): void {
     .description(
       'compare two run directories metric by metric (one-sided t-test on per-trial values, Holm-adjusted); exit 1 on a significant regression beyond --threshold',
     )
-    .argument('<baseline>', 'run directory of the reference build')
-    .argument('<candidate>', 'run directory of the build under review')
+    .argument('<baseline>', 'run directory of the reference build', text('BASELINE_DIR'))
+    .argument('<candidate>', 'run directory of the build under review', text('CANDIDATE_DIR'))
     .option(
       '--threshold <pct>',
-      'smallest relative change that counts as a regression',
-      parseThresholdPercent,
+      'smallest relative change that counts as a regression, with its % (e.g. 5%)',
+      percent('--threshold'),
       0.05,
     )
-    .option('--junit <file>', 'also write a JUnit XML report (one test case per metric)')
-    .option('--markdown <file>', 'also write the Markdown report (e.g. a CI job summary file)')
+    .option('--junit <file>', 'also write a JUnit XML report (one test case per metric)', text('--junit'))
+    .option(
+      '--markdown <file>',
+      'also write the Markdown report (e.g. a CI job summary file)',
+      text('--markdown'),
+    )
     .option('--json', 'print the comparison as JSON instead of Markdown')
     .option(
       '--allow-incomplete',
@@ -39,6 +34,13 @@ export function registerCompareCommand(program: Command): void {
     )
     .action(async (baselineDir: string, candidateDir: string, opts: Record<string, unknown>) => {
       const threshold = opts.threshold as number;
+      // Output files are checked before the runs are read, so a typo fails at once and by name.
+      for (const flag of ['markdown', 'junit'] as const) {
+        const file = opts[flag];
+        if (typeof file !== 'string') continue;
+        const problem = await fileWriteProblem(resolve(file));
+        if (problem) program.error(`mcpbench compare: --${flag} ${file}: ${problem}`, { exitCode: 2 });
+      }
       let result: Awaited<ReturnType<typeof compareRunDirs>>;
       try {
         result = await compareRunDirs(resolve(baselineDir), resolve(candidateDir), {
@@ -49,8 +51,15 @@ export function registerCompareCommand(program: Command): void {
         program.error(`mcpbench compare: ${(err as Error).message}`, { exitCode: 2 });
       }
       const markdown = renderCompareMarkdown(result);
-      if (typeof opts.markdown === 'string') await writeFileAtomic(resolve(opts.markdown), markdown);
-      if (typeof opts.junit === 'string') await writeFileAtomic(resolve(opts.junit), compareJunit(result));
+      try {
+        if (typeof opts.markdown === 'string')
+          await writeOutputFile('--markdown', resolve(opts.markdown), markdown);
+        if (typeof opts.junit === 'string')
+          await writeOutputFile('--junit', resolve(opts.junit), compareJunit(result));
+      } catch (err) {
+        if (err instanceof FileError) program.error(`mcpbench compare: ${err.message}`, { exitCode: 2 });
+        throw err;
+      }
       process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : markdown);
       for (const w of result.warnings) process.stderr.write(`mcpbench compare: warning: ${w}\n`);
       for (const u of result.unmatched)

@@ -1,10 +1,11 @@
-import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import * as hdr from 'hdr-histogram-js';
-import ms from 'ms';
+import { FileError, fileWriteProblem, writeOutputFile } from '../experiments/file-errors.js';
 import { startEngine } from '../scenarios/engine/engine.js';
 import type { EngineResult } from '../scenarios/engine/raw-result.js';
 import { SCENARIOS } from '../scenarios/models/scenarios.ts';
+import { duration, text } from './flags.js';
 
 function positive(flag: string, integer = true) {
   return (value: string): number => {
@@ -16,13 +17,6 @@ function positive(flag: string, integer = true) {
     }
     return n;
   };
-}
-
-function duration(value: string): number {
-  const n = ms(value as ms.StringValue);
-  if (typeof n !== 'number' || !(n > 0))
-    throw new InvalidArgumentError(`--duration: "${value}" is not a duration (try 30s, 2m)`);
-  return n;
 }
 
 function jsonObject(value: string): Record<string, unknown> {
@@ -71,7 +65,7 @@ export function registerLoadCommand(program: Command): void {
   program
     .command('load')
     .description('drive agent-like traffic at any MCP server (Streamable HTTP) and report latency and errors')
-    .requiredOption('--url <url>', 'the MCP endpoint, e.g. http://127.0.0.1:8080/mcp')
+    .requiredOption('--url <url>', 'the MCP endpoint, e.g. http://127.0.0.1:8080/mcp', text('--url'))
     .addOption(
       new Option('--protocol <version>', 'protocol era (auto probes server/discover)')
         .choices(['auto', '2025-11-25', '2026-07-28'])
@@ -88,11 +82,15 @@ export function registerLoadCommand(program: Command): void {
     .option('--agents <n>', 'closed model: concurrent agents (default 10)', positive('--agents'))
     .addOption(
       new Option('--duration <d>', 'how long to drive load (30s, 2m, ...)')
-        .argParser(duration)
+        .argParser(duration('--duration'))
         .default(10_000, '10s'),
     )
     .option('--seed <n>', 'seed of the simulated agents', positive('--seed'), 1)
-    .option('--tool <name>', 'tool the plain calls use (for servers whose tools are not ours)')
+    .option(
+      '--tool <name>',
+      'tool the plain calls use (for servers whose tools are not ours)',
+      text('--tool'),
+    )
     .option('--arguments <json>', 'arguments of every plain call, as a JSON object', jsonObject)
     .option(
       '--source-addresses <n>',
@@ -100,7 +98,7 @@ export function registerLoadCommand(program: Command): void {
       positive('--source-addresses'),
     )
     .option('--json', 'print the raw engine result (JSON) on stdout; no progress line')
-    .option('--out <file>', 'also write the raw engine result to this file')
+    .option('--out <file>', 'also write the raw engine result to this file', text('--out'))
     .action(async (opts: Record<string, unknown>) => {
       if (opts.rate !== undefined && opts.agents !== undefined)
         program.error('mcpbench load: give --rate or --agents, not both', { exitCode: 2 });
@@ -109,6 +107,9 @@ export function registerLoadCommand(program: Command): void {
       } catch {
         program.error(`mcpbench load: --url "${opts.url}" is not a URL`, { exitCode: 2 });
       }
+      // Checked before any load is driven, not after it.
+      const outProblem = typeof opts.out === 'string' ? await fileWriteProblem(resolve(opts.out)) : null;
+      if (outProblem) program.error(`mcpbench load: --out ${opts.out}: ${outProblem}`, { exitCode: 2 });
       const controller = new AbortController();
       const onSignal = () => controller.abort();
       process.once('SIGINT', onSignal);
@@ -144,12 +145,15 @@ export function registerLoadCommand(program: Command): void {
         });
         const result = await handle.result;
         if (tty) process.stderr.write('\r\x1b[2K');
-        if (opts.out) await writeFile(String(opts.out), JSON.stringify(result));
+        if (typeof opts.out === 'string')
+          await writeOutputFile('--out', resolve(opts.out), JSON.stringify(result));
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else process.stdout.write(`${describeResult(result)}\n`);
         if (controller.signal.aborted) process.exitCode = 130;
       } catch (err) {
-        program.error(`mcpbench load: ${(err as Error).message}`, { exitCode: 1 });
+        program.error(`mcpbench load: ${(err as Error).message}`, {
+          exitCode: err instanceof FileError ? 2 : 1,
+        });
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerClusterCommand } from './cluster.js';
 import { registerCompareCommand } from './compare.js';
+import { EXIT_CODES_HELP, useExitCodes } from './flags.js';
 import { registerLoadCommand } from './load.js';
 import { registerReportCommand } from './report.js';
 import { registerRunCommand } from './run.js';
@@ -17,7 +18,10 @@ const program = new Command()
     'Benchmark MCP servers the session-based way (2025-11-25) against the stateless way (2026-07-28).',
   )
   .version(pkg.version)
-  .showHelpAfterError('(run with --help for usage)');
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText('after', EXIT_CODES_HELP);
+// Before the subcommands are registered: they inherit it, so every usage error exits 2.
+useExitCodes(program);
 
 registerRunCommand(program);
 registerLoadCommand(program);
@@ -25,5 +29,6 @@ registerReportCommand(program);
 registerCompareCommand(program);
 registerServeCommand(program);
 registerClusterCommand(program);
+for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP);
 
 await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { analyseRun } from '../analysis/index.js';
+import { text } from './flags.js';
 
 /** `mcpbench report RUN_DIR`: re-render summary and reports from a run directory's raw results. */
 export function registerReportCommand(program: Command): void {
@@ -9,7 +10,7 @@ export function registerReportCommand(program: Command): void {
     .description(
       're-render summary.json, report.md, report.html (and junit.xml when the run has thresholds) from a run directory; exit 1 if a threshold fails',
     )
-    .argument('<run-dir>', 'a run directory written by mcpbench run')
+    .argument('<run-dir>', 'a run directory written by mcpbench run', text('RUN_DIR'))
     .action(async (dir: string) => {
       try {
         const result = await analyseRun(resolve(dir));

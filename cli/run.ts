@@ -4,8 +4,10 @@ import { analyseRun } from '../analysis/index.js';
 import { VARIANT_NAMES } from '../cluster/provider.js';
 import { buildRunConfig, ConfigError, readConfigFile, resolveExperiments } from '../experiments/config.js';
 import { EXPERIMENT_NAMES } from '../experiments/definitions.js';
+import { formatProblem, preflight } from '../experiments/preflight.js';
 import { createProvider, prepareRunCluster } from '../experiments/providers.js';
 import { estimateSeconds, RunInterrupted, runSuite } from '../experiments/runner.js';
+import { text } from './flags.js';
 
 function positiveInt(flag: string) {
   return (value: string): number => {
@@ -35,24 +37,40 @@ export function registerRunCommand(program: Command): void {
         'kube',
       ]),
     )
-    .option('--context <name>', 'kubeconfig context for --cluster kube')
+    .option('--context <name>', 'kubeconfig context for --cluster kube', text('--context'))
     .option('--keep', 'kind: leave the cluster up after the run (one that was up before is always left)')
-    .option('--experiments <list>', `comma-separated subset of ${EXPERIMENT_NAMES.join(', ')} (default all)`)
-    .option('--variants <list>', `comma-separated subset of ${VARIANT_NAMES.join(', ')} (default all)`)
+    .option(
+      '--experiments <list>',
+      `comma-separated subset of ${EXPERIMENT_NAMES.join(', ')} (default all)`,
+      text('--experiments'),
+    )
+    .option(
+      '--variants <list>',
+      `comma-separated subset of ${VARIANT_NAMES.join(', ')} (default all)`,
+      text('--variants'),
+    )
     .addOption(new Option('--engine <engine>', 'load generator (default builtin)').choices(['builtin', 'k6']))
     .option(
       '--l7',
       'L7 Services: legacy-sticky sticky on Mcp-Session-Id, rc routed on Mcp-Method per request',
     )
-    .option('--duration <d>', "every experiment's load duration, e.g. 30s (actions and ramps scale with it)")
+    .option(
+      '--duration <d>',
+      "every experiment's load duration, e.g. 30s (actions and ramps scale with it)",
+      text('--duration'),
+    )
     .option(
       '--trials <n>',
       'trials per experiment × variant (default: per experiment, 3 for ttl-cache, else 1)',
       positiveInt('--trials'),
     )
     .option('--seed <n>', 'seed of the simulated agents (default 1)', positiveInt('--seed'))
-    .option('--config <file>', 'YAML/JSON run config (flags win); see README for its fields')
-    .option('--out <dir>', 'run directory to create (default results/run-<timestamp>)')
+    .option(
+      '--config <file>',
+      'YAML/JSON run config (flags win); see README for its fields',
+      text('--config'),
+    )
+    .option('--out <dir>', 'run directory to create (default results/run-<timestamp>)', text('--out'))
     .option('--json', 'print the run summary paths as JSON on stdout, progress only on stderr')
     .action(async (opts: Record<string, unknown>) => {
       let config: ReturnType<typeof buildRunConfig>;
@@ -82,6 +100,20 @@ export function registerRunCommand(program: Command): void {
         throw err;
       }
       const runDir = resolve(config.out ?? defaultRunDir());
+      // Every flag, field, server setting, scenario, threshold selector, output path and binary the
+      // run needs, checked before anything starts; all problems at once.
+      const problems = await preflight({
+        config,
+        experiments,
+        runDir,
+        runDirSource: opts.out !== undefined ? '--out' : config.out !== undefined ? 'out' : 'run directory',
+      });
+      if (problems.length) {
+        for (const p of problems) process.stderr.write(`mcpbench run: ${formatProblem(p)}\n`);
+        program.error(`mcpbench run: ${problems.length} problem(s) found before starting; nothing was run`, {
+          exitCode: 2,
+        });
+      }
       const tty = process.stderr.isTTY && !opts.json;
       let liveShown = false;
       const log = (line: string) => {

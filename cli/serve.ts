@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ServerConfigInput } from '../servers/common/config.js';
 import { runServer, type ServerKind } from '../servers/run.js';
+import { text } from './flags.js';
 
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -24,10 +25,11 @@ export function registerServeCommand(program: Command): void {
       new Option('--store <store>', 'legacy session store (default memory)').choices(['memory', 'redis']),
     )
     .option('--port <n>', 'TCP port, 0 = any free port (default 8080)', integer('--port', 0, 65535))
-    .option('--host <addr>', 'address to listen on (default 127.0.0.1)')
+    .option('--host <addr>', 'address to listen on (default 127.0.0.1)', text('--host'))
     .option(
       '--redis-url <url>',
       'Redis for legacy --store redis and rc tasks (default redis://127.0.0.1:6379)',
+      text('--redis-url'),
     )
     .option('--catalogue-size <n>', 'tools in the catalogue (10..500)', integer('--catalogue-size', 10, 500))
     .option('--tool-latency-ms <ms>', 'time each tool call waits', integer('--tool-latency-ms', 0, 600_000))

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import ms from 'ms';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseThresholds } from '../analysis/thresholds.js';
@@ -10,6 +9,8 @@ import {
   type ExperimentDefinition,
   type ExperimentName,
 } from './definitions.js';
+import { describeFileError } from './file-errors.js';
+import { MIN_LOAD_DURATION_MS, parseDuration } from './values.js';
 
 /**
  * The run configuration: flags layered over an optional YAML/JSON file, validated with errors that
@@ -17,18 +18,24 @@ import {
  * definitions. Nothing downstream reads flags or files.
  */
 
-/** "30s", "2m", "1500ms" or a number of milliseconds. */
-export const DurationSchema = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
-  if (typeof value === 'number') return value;
-  const parsed = ms(value as ms.StringValue);
-  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed <= 0) {
-    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (try 30s, 2m, 1500ms)` });
-    return z.NEVER;
-  }
-  return Math.round(parsed);
-});
+/**
+ * A duration with its unit ("30s", "2m", "1500ms"; experiments/values.ts). A bare number is refused
+ * with a hint ("write 30s or 30ms"), in YAML as on the command line: it is ambiguous, and reading it
+ * as milliseconds turned `duration: 5` into a 5 ms run.
+ */
+export const durationSchema = (minMs = 1) =>
+  z.unknown().transform((value, ctx) => {
+    try {
+      return parseDuration(value, { minMs });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+/** A run's or an experiment's duration: at least 1 s. */
+export const DurationSchema = durationSchema(MIN_LOAD_DURATION_MS);
 
-const StageSchema = z.strictObject({ duration: DurationSchema, target: z.number().min(0) });
+const StageSchema = z.strictObject({ duration: durationSchema(1), target: z.number().min(0) });
 
 const LoadSchema = z.discriminatedUnion('model', [
   z.strictObject({
@@ -105,7 +112,7 @@ const csv = <T extends string>(allowed: readonly T[], what: string) =>
 export const RunConfigSchema = z.strictObject({
   cluster: z.enum(['local', 'kind', 'kube']).default('local'),
   /** kubeconfig context for --cluster kube */
-  context: z.string().optional(),
+  context: z.string().trim().min(1, 'needs a value, got an empty string').optional(),
   /** kind: leave the cluster up after the run (a cluster that was up before a run is always left). */
   keep: z.boolean().default(false),
   engine: z.enum(['builtin', 'k6']).default('builtin'),
@@ -118,7 +125,7 @@ export const RunConfigSchema = z.strictObject({
   /** Overrides every experiment's own number of trials. */
   trials: z.number().int().min(1).max(100).optional(),
   seed: z.number().int().min(0).default(1),
-  out: z.string().optional(),
+  out: z.string().trim().min(1, 'needs a value, got an empty string').optional(),
   name: z
     .string()
     .regex(/^[A-Za-z0-9._-]+$/, 'a run name is letters, digits, . _ -')
@@ -157,17 +164,17 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`--config ${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? err})`);
+    throw new ConfigError(`--config ${path}: ${describeFileError(err, path, 'read')}`);
   }
   let value: unknown;
   try {
     value = parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`${path}: not valid YAML/JSON: ${(err as Error).message}`);
+    throw new ConfigError(`--config ${path}: not valid YAML/JSON: ${(err as Error).message}`);
   }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value))
-    throw new ConfigError(`${path}: expected a mapping at the top level`);
+    throw new ConfigError(`--config ${path}: expected a mapping at the top level`);
   return value as Record<string, unknown>;
 }
 

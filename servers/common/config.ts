@@ -6,14 +6,15 @@ import { z } from 'zod';
  * with command-line flags layered on top. Every field has a default that models a cheap server.
  */
 export const ServerConfigSchema = z.object({
-  host: z.string().default('127.0.0.1'),
+  // An empty host would make node:http listen on every interface: never by accident.
+  host: z.string().trim().min(1, 'needs an address, got an empty string').default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Name this replica reports in the X-Mcpbench-Replica header and on /metrics. */
   replica: z.string().min(1).default(`${hostname()}-${process.pid}`),
   /** legacy only: where session metadata lives. */
   store: z.enum(['memory', 'redis']).default('memory'),
   /** legacy with store=redis, and rc (tasks). */
-  redisUrl: z.string().default('redis://127.0.0.1:6379'),
+  redisUrl: z.string().trim().min(1, 'needs a URL, got an empty string').default('redis://127.0.0.1:6379'),
   /** Cost model of every tool call. */
   toolLatencyMs: z.coerce.number().min(0).max(600_000).default(0),
   toolCpuMs: z.coerce.number().min(0).max(60_000).default(0),
@@ -87,14 +88,13 @@ const ENV_KEYS: Record<keyof ServerConfig, string> = {
 /** The environment variable that sets each field (documented in README and used by the manifests). */
 export const serverConfigEnvKeys = ENV_KEYS;
 
-/**
- * Builds a config from the environment, then `overrides` (flags), validating both.
- * Throws an Error whose message names the bad field and the variable or flag it came from.
- */
-export function loadServerConfig(
-  env: NodeJS.ProcessEnv = process.env,
-  overrides: Partial<ServerConfigInput> = {},
-): ServerConfig {
+/** One bad setting: where it came from (an MCPBENCH_* variable or `option <field>`) and what is wrong. */
+export interface ServerConfigProblem {
+  source: string;
+  message: string;
+}
+
+function parseServerConfig(env: NodeJS.ProcessEnv, overrides: Partial<ServerConfigInput>) {
   const raw: Record<string, unknown> = {};
   for (const [field, key] of Object.entries(ENV_KEYS)) {
     const value = env[key];
@@ -106,14 +106,36 @@ export function loadServerConfig(
     if (value !== undefined) raw[field] = value;
   }
   const parsed = ServerConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const field = String(issue.path[0] ?? '');
-      const source =
-        field in overrides ? `option ${field}` : `${ENV_KEYS[field as keyof ServerConfig] ?? field}`;
-      return `${source}: ${issue.message}`;
-    });
-    throw new Error(`invalid server configuration: ${problems.join('; ')}`);
-  }
-  return parsed.data;
+  if (parsed.success) return { config: parsed.data, problems: [] as ServerConfigProblem[] };
+  const problems = parsed.error.issues.map((issue) => {
+    const field = String(issue.path[0] ?? '');
+    const source =
+      field in overrides ? `option ${field}` : `${ENV_KEYS[field as keyof ServerConfig] ?? field}`;
+    return { source, message: issue.message };
+  });
+  return { config: null, problems };
+}
+
+/**
+ * Every problem a server would find in `env` at start-up, without starting one (for a harness that
+ * checks its servers' settings before it launches any).
+ */
+export function serverConfigProblems(env: NodeJS.ProcessEnv): ServerConfigProblem[] {
+  return parseServerConfig(env, {}).problems;
+}
+
+/**
+ * Builds a config from the environment, then `overrides` (flags), validating both.
+ * Throws an Error whose message names the bad field and the variable or flag it came from.
+ */
+export function loadServerConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<ServerConfigInput> = {},
+): ServerConfig {
+  const { config, problems } = parseServerConfig(env, overrides);
+  if (!config)
+    throw new Error(
+      `invalid server configuration: ${problems.map((p) => `${p.source}: ${p.message}`).join('; ')}`,
+    );
+  return config;
 }

@@ -64,7 +64,7 @@ const SESSION_TTL_SECONDS = 30 * 60;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Legacy-only settings, from MCPBENCH_LEGACY_* variables (errors name the variable). */
-const LegacyEnvSchema = z.object({
+export const LegacyEnvSchema = z.object({
   MCPBENCH_LEGACY_JSON_RESPONSE: z.enum(['true', 'false']).default('true'),
   MCPBENCH_LEGACY_SESSION_IDLE_MS: z.coerce
     .number()
@@ -80,15 +80,26 @@ export interface LegacyOptions {
   maxSessions: number;
 }
 
-export function loadLegacyOptions(env: NodeJS.ProcessEnv = process.env): LegacyOptions {
-  const raw = Object.fromEntries(
+/** Every problem loadLegacyOptions would throw for `env`, as variable → message. */
+export function legacyEnvProblems(env: NodeJS.ProcessEnv): Array<{ source: string; message: string }> {
+  const parsed = LegacyEnvSchema.safeParse(legacyRaw(env));
+  return parsed.success
+    ? []
+    : parsed.error.issues.map((i) => ({ source: String(i.path[0]), message: i.message }));
+}
+
+function legacyRaw(env: NodeJS.ProcessEnv) {
+  return Object.fromEntries(
     Object.keys(LegacyEnvSchema.shape)
       .filter((k) => env[k] !== undefined && env[k] !== '')
       .map((k) => [k, env[k]]),
   );
-  const parsed = LegacyEnvSchema.safeParse(raw);
+}
+
+export function loadLegacyOptions(env: NodeJS.ProcessEnv = process.env): LegacyOptions {
+  const parsed = LegacyEnvSchema.safeParse(legacyRaw(env));
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+    const problems = legacyEnvProblems(env).map((p) => `${p.source}: ${p.message}`);
     throw new Error(`invalid server configuration: ${problems.join('; ')}`);
   }
   return {

@@ -1,0 +1,210 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { parseThresholds, plannedMatch, type ThresholdSpec } from '../analysis/thresholds.js';
+import { SCENARIOS } from '../scenarios/models/scenarios.js';
+import { serverConfigEnvKeys, serverConfigProblems } from '../servers/common/config.js';
+import { type RunConfig, variantsFor } from './config.js';
+import { type ExperimentDefinition, experimentId } from './definitions.js';
+import { runDirProblem } from './file-errors.js';
+
+/**
+ * Everything a run can be told wrong, checked before anything starts (no replica, proxy, Redis or
+ * cluster): every problem is collected, each naming its flag, config field or file, so one attempt
+ * shows them all. `mcpbench run` prints them and exits 2.
+ *
+ * Each check is one entry of PREFLIGHT_CHECKS; the load engine's binary (k6 for --engine k6) and the
+ * provisioning of Redis add theirs there, beside the ones below.
+ */
+
+export interface PreflightProblem {
+  /** the flag, config field or file that is wrong, e.g. `overrides.ttl-cache.serverEnv.MCPBENCH_TTL_MS` */
+  field: string;
+  message: string;
+}
+
+export interface PreflightInput {
+  config: RunConfig;
+  experiments: ExperimentDefinition[];
+  /** the run directory this run will create (absolute) */
+  runDir: string;
+  /** how the run directory was given: `--out`, `out` (config file) or the default */
+  runDirSource: string;
+}
+
+export type PreflightCheck = (input: PreflightInput) => Promise<PreflightProblem[]> | PreflightProblem[];
+
+export function formatProblem(p: PreflightProblem): string {
+  return `${p.field}: ${p.message}`;
+}
+
+/** The run directory must not exist yet, or be empty, and be creatable. */
+const checkRunDir: PreflightCheck = async ({ runDir, runDirSource }) => {
+  const problem = await runDirProblem(runDir);
+  return problem ? [{ field: `${runDirSource} ${runDir}`, message: problem }] : [];
+};
+
+/**
+ * Every replica's MCPBENCH_* environment, validated by the servers' own start-up validation (so the
+ * two can never disagree), per experiment × case; a variable nothing reads is refused too, since a
+ * misspelt one would otherwise silently leave the default in place.
+ */
+const checkServerEnv: PreflightCheck = async ({ config, experiments }) => {
+  const problems: PreflightProblem[] = [];
+  const legacy = await import('../servers/legacy/server.js');
+  const known = new Set<string>([
+    ...Object.values(serverConfigEnvKeys),
+    ...Object.keys(legacy.LegacyEnvSchema.shape),
+  ]);
+  for (const def of experiments) {
+    const usesLegacy = variantsFor(def, config).some((v) => v.startsWith('legacy'));
+    const seen = new Set<string>();
+    for (const [i, c] of def.cases.entries()) {
+      const env = { ...def.serverEnv, ...c.serverEnv };
+      const field = (variable: string) =>
+        c.serverEnv && variable in c.serverEnv
+          ? `overrides.${def.name}.cases[${i}].serverEnv.${variable}`
+          : `overrides.${def.name}.serverEnv.${variable}`;
+      const add = (variable: string, message: string) => {
+        const f = field(variable);
+        if (seen.has(f)) return;
+        seen.add(f);
+        problems.push({ field: f, message });
+      };
+      for (const variable of Object.keys(env))
+        if (!known.has(variable))
+          add(variable, 'no server reads this variable (see README, Server settings)');
+      for (const p of serverConfigProblems(env)) add(p.source, p.message);
+      if (usesLegacy) for (const p of legacy.legacyEnvProblems(env)) add(p.source, p.message);
+    }
+  }
+  return problems;
+};
+
+const SCENARIO_PARAMS = new Set(
+  [...Object.values(SCENARIOS).flatMap((s) => Object.keys(s)), 'fixedArguments'].filter(
+    (k) => k !== 'name' && k !== 'description',
+  ),
+);
+
+/** Scenario names and their parameters, which the engine would otherwise reject only once replicas are up. */
+const checkScenarios: PreflightCheck = ({ experiments }) => {
+  const problems: PreflightProblem[] = [];
+  for (const def of experiments) {
+    if (!SCENARIOS[def.scenario])
+      problems.push({
+        field: `overrides.${def.name}.scenario`,
+        message: `unknown scenario "${def.scenario}" (choose from ${Object.keys(SCENARIOS).join(', ')})`,
+      });
+    for (const key of Object.keys(def.scenarioParams))
+      if (!SCENARIO_PARAMS.has(key))
+        problems.push({
+          field: `overrides.${def.name}.scenarioParams.${key}`,
+          message: `unknown scenario parameter (choose from ${[...SCENARIO_PARAMS].join(', ')})`,
+        });
+  }
+  return problems;
+};
+
+/** A threshold whose {experiment, variant} tags select no planned experiment × variant. */
+const checkThresholdSelectors: PreflightCheck = ({ config, experiments }) => {
+  const specs: ThresholdSpec[] = parseThresholds(config.thresholds);
+  const planned = experiments.flatMap((def) =>
+    def.cases.flatMap((c) =>
+      variantsFor(def, config).map((variant) => ({
+        experiment: def.name,
+        experimentId: experimentId(def.name, c, def.cases.length),
+        variant,
+      })),
+    ),
+  );
+  const problems: PreflightProblem[] = [];
+  const reported = new Set<string>();
+  for (const spec of specs) {
+    if (reported.has(spec.source) || planned.some((p) => plannedMatch(spec, p))) continue;
+    reported.add(spec.source);
+    const ids = [...new Set(planned.map((p) => p.experimentId))].join(', ');
+    const variants = [...new Set(planned.map((p) => p.variant))].join(', ');
+    problems.push({
+      field: `thresholds.${spec.source}`,
+      message: `selects no experiment × variant of this run (experiments: ${ids}; variants: ${variants})`,
+    });
+  }
+  return problems;
+};
+
+/** The absolute path of `command` (a name looked up in PATH, or a path), or null. */
+export async function findExecutable(command: string): Promise<string | null> {
+  const candidates = isAbsolute(command)
+    ? [command]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, command));
+  for (const path of candidates) {
+    try {
+      await access(path, constants.X_OK);
+      return path;
+    } catch {
+      // next
+    }
+  }
+  return null;
+}
+
+/** The binaries and the cluster access the chosen provider needs. */
+const checkCluster: PreflightCheck = async ({ config }) => {
+  const problems: PreflightProblem[] = [];
+  if (config.cluster === 'kind') {
+    const kind = await import('../cluster/kind/provider.js');
+    const kindBinary = kind.kindPaths().kind;
+    const found = { kind: await findExecutable(kindBinary), docker: await findExecutable('docker') };
+    if (!found.kind)
+      problems.push({
+        field: '--cluster kind',
+        message: 'no kind binary in .cache/offline/bin or PATH (build it: npm run cluster:build-offline)',
+      });
+    if (!found.docker)
+      problems.push({
+        field: '--cluster kind',
+        message:
+          'no docker binary in PATH (kind runs its node in Docker: apt-get install -y docker.io, then start dockerd)',
+      });
+    if (found.kind && found.docker) {
+      const why = await kind.kindUnavailable({});
+      if (why) problems.push({ field: '--cluster kind', message: why });
+    }
+  }
+  if (config.cluster === 'kube' && config.context) {
+    const k8s = await import('@kubernetes/client-node');
+    const kc = new k8s.KubeConfig();
+    try {
+      kc.loadFromDefault();
+      const names = kc.getContexts().map((c) => c.name);
+      if (!names.includes(config.context))
+        problems.push({
+          field: '--context',
+          message: `no context "${config.context}" in the kubeconfig (contexts: ${names.join(', ') || 'none'})`,
+        });
+    } catch (err) {
+      problems.push({ field: '--context', message: `cannot read the kubeconfig: ${(err as Error).message}` });
+    }
+  }
+  return problems;
+};
+
+/** The checks, in the order their problems are printed. Add new ones here. */
+export const PREFLIGHT_CHECKS: PreflightCheck[] = [
+  checkRunDir,
+  checkServerEnv,
+  checkScenarios,
+  checkThresholdSelectors,
+  checkCluster,
+];
+
+/** Runs every check and returns every problem found (none: the run may start). */
+export async function preflight(input: PreflightInput): Promise<PreflightProblem[]> {
+  const problems: PreflightProblem[] = [];
+  for (const check of PREFLIGHT_CHECKS) problems.push(...(await check(input)));
+  return problems;
+}
