@@ -1,6 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { createMcpHandler, ProtocolError, Server } from '@modelcontextprotocol/server';
+import {
+  createMcpHandler,
+  MissingRequiredClientCapabilityError,
+  ProtocolError,
+  Server,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import {
   buildCatalogue,
@@ -32,7 +37,9 @@ import { TaskStore, wireTask } from './tasks.js';
  *   `long_operation` answers `{ resultType: "task", taskId, status: "working", ttlMs, pollIntervalMs, ... }`;
  *   `tasks/get` answers the task with `resultType: "complete"`; `tasks/cancel` / `tasks/update` ack
  *   with `resultType: "complete"`. An unknown or other caller's task id: JSON-RPC -32602 "Task not
- *   found". Pod-death rule: see tasks.ts (`failed` with `error.data.reason = "owner_lost"`).
+ *   found"; a request that does not declare the extension: -32021 MissingRequiredClientCapability
+ *   (HTTP 400). Pod-death rule: see tasks.ts (`failed` with `error.data.reason = "owner_lost"`).
+ * - An unknown tool name: JSON-RPC -32602 "Unknown tool: NAME" (a protocol error, not a tool result).
  *   Without the capability, `long_operation` runs synchronously. Without Redis, tasks answer -32603.
  */
 
@@ -136,17 +143,19 @@ export async function createRcEndpoint(config: ServerConfig): Promise<McpEndpoin
     server.setRequestHandler('tools/list', async () => listResult);
     server.setRequestHandler('tools/call', async (request, ctx) => {
       const tool = byName.get(request.params.name);
-      if (!tool) {
-        return {
-          content: [{ type: 'text' as const, text: `unknown tool "${request.params.name}"` }],
-          isError: true,
-        };
-      }
+      // An unknown tool is a protocol error (2026-07-28 tools: "Error Handling"), not a tool result.
+      if (!tool) throw new RpcError(-32602, `Unknown tool: ${request.params.name}`);
       // biome-ignore lint/suspicious/noExplicitAny: a task result is a different result type on the same method
       return (await callTool(tool, (request.params.arguments ?? {}) as Record<string, unknown>, ctx)) as any;
     });
     const taskMethod = (method: 'tasks/get' | 'tasks/cancel' | 'tasks/update') =>
       server.setRequestHandler(method, { params: TaskIdParams, result: AnyResult }, async (params, ctx) => {
+        // The task methods exist only for a client that declares the extension on this request.
+        if (!wantsTasks(ctx as unknown as RequestContext))
+          throw new MissingRequiredClientCapabilityError(
+            { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+            `${method} needs the ${TASKS_EXTENSION} extension in the request's clientCapabilities`,
+          );
         if (!tasks.ready())
           throw new RpcError(-32603, 'tasks are unavailable: the task store (Redis) is unreachable');
         const caller = callerOf(ctx as unknown as RequestContext);
