@@ -6,6 +6,7 @@ import { buildRunConfig, ConfigError, readConfigFile, resolveExperiments } from 
 import { EXPERIMENT_NAMES } from '../experiments/definitions.js';
 import { createProvider, prepareRunCluster } from '../experiments/providers.js';
 import { estimateSeconds, RunInterrupted, runSuite } from '../experiments/runner.js';
+import { checkSystemNeeds, type SystemNeeds, SystemPreflightError } from '../experiments/system-preflight.js';
 
 function positiveInt(flag: string) {
   return (value: string): number => {
@@ -39,7 +40,16 @@ export function registerRunCommand(program: Command): void {
     .option('--keep', 'kind: leave the cluster up after the run (one that was up before is always left)')
     .option('--experiments <list>', `comma-separated subset of ${EXPERIMENT_NAMES.join(', ')} (default all)`)
     .option('--variants <list>', `comma-separated subset of ${VARIANT_NAMES.join(', ')} (default all)`)
-    .addOption(new Option('--engine <engine>', 'load generator (default builtin)').choices(['builtin', 'k6']))
+    .addOption(
+      new Option(
+        '--engine <engine>',
+        'load generator (default builtin; k6: your own k6 >= 1.0, K6_BINARY or PATH)',
+      ).choices(['builtin', 'k6']),
+    )
+    .option(
+      '--redis-url <url>',
+      'local: use this Redis instead of starting one (also REDIS_URL); it is never killed',
+    )
     .option(
       '--l7',
       'L7 Services: legacy-sticky sticky on Mcp-Session-Id, rc routed on Mcp-Method per request',
@@ -68,6 +78,7 @@ export function registerRunCommand(program: Command): void {
             experiments: opts.experiments,
             variants: opts.variants,
             engine: opts.engine,
+            redisUrl: opts.redisUrl,
             l7: opts.l7,
             duration: opts.duration,
             trials: opts.trials,
@@ -112,6 +123,16 @@ export function registerRunCommand(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
 
+      // External programs (Redis, k6) are found before anything starts; a missing one is exit 2.
+      let needs: SystemNeeds;
+      try {
+        needs = await checkSystemNeeds(config, experiments, log);
+      } catch (err) {
+        if (err instanceof SystemPreflightError)
+          program.error(`mcpbench run: ${err.message}`, { exitCode: 2 });
+        throw err;
+      }
+
       const started = Date.now();
       log(
         `mcpbench run: ${experiments.map((e) => e.name).join(', ')} × ${config.variants.join(', ')} on ${config.cluster} ` +
@@ -124,7 +145,7 @@ export function registerRunCommand(program: Command): void {
           config,
           experiments,
           runDir,
-          createProvider: () => createProvider(config, log),
+          createProvider: () => createProvider(config, log, needs),
           log,
           live,
           signal: controller.signal,

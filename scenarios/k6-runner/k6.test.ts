@@ -6,15 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisProcess, startRedis } from '../../cluster/local/redis-server.js';
 import { type ServerProcess, startServerProcess } from '../../cluster/local/server-process.js';
 import { EngineResultSchema } from '../engine/raw-result.js';
-import { fitStages, foldK6Output, K6_BUILD_HINT, k6Args, k6Binary, parseK6Time, runK6 } from './run-k6.js';
+import { fitStages, foldK6Output, K6_INSTALL_HINT, k6Args, k6Binary, parseK6Time, runK6 } from './run-k6.js';
 
 /**
  * k6 against real server processes (built by `npm test` / `npx tsc -p tsconfig.build.json`): the
  * result must be a valid EngineResult with the requests k6 made, attributed to the replica.
  */
 const bin = k6Binary();
-if (!bin && process.env.CI) throw new Error(K6_BUILD_HINT);
-const skipReason = bin ? '' : ` (skipped: ${K6_BUILD_HINT})`;
+const skipReason = bin ? '' : ` (skipped: no k6 on PATH or in K6_BINARY; ${K6_INSTALL_HINT})`;
+if (!bin) console.warn(`k6 tests against real servers${skipReason}`);
 
 describe('k6 output folding (no k6 needed)', () => {
   it('parses k6 timestamps to sub-millisecond epoch ms', () => {
