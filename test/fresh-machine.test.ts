@@ -6,6 +6,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveOwnedRedis } from '../cluster/local/redis-provision.js';
+import { startRedis } from '../cluster/local/redis-server.js';
 
 /**
  * The fresh-machine check: `mcpbench run` (the CLI `npm run bench` calls) with redis-server hidden
@@ -129,6 +130,49 @@ describe('fresh machine: Redis absent', () => {
     );
     expect(r.stderr).not.toContain('no Redis found');
     expect(r.code).toBe(0);
+  });
+});
+
+describe('an external Redis (--redis-url)', () => {
+  it('is used as given and never killed: pod-kill records kill-redis as skipped with the reason', async () => {
+    const redis = await startRedis();
+    try {
+      const out = join(await mkdtemp(join(tmpdir(), 'mcpbench-fresh-')), 'run');
+      const r = await runCli(
+        [
+          'run',
+          '--experiments',
+          'pod-kill',
+          '--variants',
+          'legacy-redis',
+          '--duration',
+          '4s',
+          '--out',
+          out,
+          '--redis-url',
+          redis.url,
+        ],
+        cleanEnv({ MCPBENCH_REDIS_SERVER: '/nonexistent/redis-server', MCPBENCH_PROVISION: 'off' }),
+      );
+      expect(r.stderr).toContain(`Redis at ${redis.url}`);
+      expect(r.code).toBe(0);
+      const experiments = readdirSync(join(out, 'raw'));
+      expect(experiments).toHaveLength(1);
+      const events = (
+        await readFile(join(out, 'raw', experiments[0]!, 'legacy-redis', 'trial-1', 'events.jsonl'), 'utf8')
+      )
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      const notes = events.filter((e) => JSON.stringify(e).includes('kill-redis skipped'));
+      expect(notes).toHaveLength(1);
+      expect(JSON.stringify(notes[0])).toContain('Redis is external');
+      expect(events.some((e) => e.kind === 'redis-killed')).toBe(false);
+      // The external Redis outlived the run.
+      expect(redis.pid !== null && process.kill(redis.pid, 0)).toBe(true);
+    } finally {
+      await redis.stop();
+    }
   });
 });
 
