@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { type RedisProbe, RedisUnavailable, resolveOwnedRedis, resolveRedis } from './redis-provision.js';
+import {
+  dockerUnavailable,
+  OFFLINE_REDIS_IMAGE,
+  type RedisProbe,
+  RedisUnavailable,
+  resolveOwnedRedis,
+  resolveRedis,
+} from './redis-provision.js';
 import { startRedis } from './redis-server.js';
 import { type AptHost, withInstallLock } from './system-provision.js';
 
@@ -173,3 +180,30 @@ describe('install lock', () => {
     );
   });
 });
+
+/** Step 3 for real, where a Docker daemon answers (it has none on a machine without Docker). */
+const dockerWhy = await dockerUnavailable();
+if (dockerWhy) console.warn(`Redis in Docker test skipped: ${dockerWhy}`);
+
+describe.skipIf(dockerWhy !== null)(
+  `Redis through testcontainers${dockerWhy ? ` (skipped: ${dockerWhy})` : ''}`,
+  () => {
+    it('runs Redis in a container on a fixed loopback port, kills it and starts it again there', async () => {
+      const { p } = probe({ mode: 'auto', docker: dockerUnavailable });
+      const source = await resolveOwnedRedis(p);
+      expect(source.kind).toBe('docker');
+      const first = await startRedis({ source });
+      let second: Awaited<ReturnType<typeof startRedis>> | undefined;
+      try {
+        expect(first.pid).toBeNull();
+        expect(first.source).toMatch(new RegExp(`${OFFLINE_REDIS_IMAGE}|redis:7-alpine`));
+        first.kill();
+        second = await startRedis({ source, port: first.port });
+        expect(second.url).toBe(first.url);
+      } finally {
+        await first.stop();
+        await second?.stop();
+      }
+    });
+  },
+);
