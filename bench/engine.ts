@@ -13,7 +13,7 @@ import { type ServerProcess, startServerProcess } from '../cluster/local/server-
 import { writeJsonAtomic } from '../experiments/atomic-write.js';
 import { type EngineOptions, runEngine } from '../scenarios/engine/engine.js';
 import type { EngineResult } from '../scenarios/engine/raw-result.js';
-import { K6_BUILD_HINT, k6Args, k6Binary, startK6 } from '../scenarios/k6-runner/run-k6.js';
+import { K6_INSTALL_HINT, k6Args, k6Binary, startK6 } from '../scenarios/k6-runner/run-k6.js';
 import { MODERN } from '../scenarios/models/protocol.ts';
 import type { ServerMetricsSnapshot } from '../servers/common/http-shell.js';
 import { measureFloor } from './raw-floor.js';
@@ -442,7 +442,8 @@ async function main(): Promise<void> {
   const generators: Generator[] = (['builtin', 'k6', 'k6-json', 'autocannon'] as Generator[]).filter(
     (g) => !opts.skip.has(g) && (bin || !g.startsWith('k6')),
   );
-  if (!bin) console.log(`note: ${K6_BUILD_HINT}; measuring without k6`);
+  if (bin) console.log(`k6: ${bin}`);
+  else console.log(`note: no k6 found, measuring without k6 (the k6 rows are left out). ${K6_INSTALL_HINT}`);
   console.log(
     `engine bench: ${opts.seconds} s per measurement, ${opts.rounds} rounds interleaved; closed = ${opts.connections} connections, open = ${opts.rate} req/s with at most ${opts.connections} in flight; ${process.platform} ${process.version}`,
   );

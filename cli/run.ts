@@ -7,6 +7,7 @@ import { EXPERIMENT_NAMES } from '../experiments/definitions.js';
 import { formatProblem, preflight } from '../experiments/preflight.js';
 import { createProvider, prepareRunCluster } from '../experiments/providers.js';
 import { estimateSeconds, RunInterrupted, runSuite } from '../experiments/runner.js';
+import { checkSystemNeeds, type SystemNeeds, SystemPreflightError } from '../experiments/system-preflight.js';
 import { text } from './flags.js';
 
 function positiveInt(flag: string) {
@@ -49,7 +50,17 @@ export function registerRunCommand(program: Command): void {
       `comma-separated subset of ${VARIANT_NAMES.join(', ')} (default all)`,
       text('--variants'),
     )
-    .addOption(new Option('--engine <engine>', 'load generator (default builtin)').choices(['builtin', 'k6']))
+    .addOption(
+      new Option(
+        '--engine <engine>',
+        'load generator (default builtin; k6: your own k6 >= 1.0, K6_BINARY or PATH)',
+      ).choices(['builtin', 'k6']),
+    )
+    .option(
+      '--redis-url <url>',
+      'local: use this Redis instead of starting one (also REDIS_URL); it is never killed',
+      text('--redis-url'),
+    )
     .option(
       '--l7',
       'L7 Services: legacy-sticky sticky on Mcp-Session-Id, rc routed on Mcp-Method per request',
@@ -86,6 +97,7 @@ export function registerRunCommand(program: Command): void {
             experiments: opts.experiments,
             variants: opts.variants,
             engine: opts.engine,
+            redisUrl: opts.redisUrl,
             l7: opts.l7,
             duration: opts.duration,
             trials: opts.trials,
@@ -128,6 +140,16 @@ export function registerRunCommand(program: Command): void {
           }
         : undefined;
 
+      // External programs (Redis, k6) are found before anything starts; a missing one is exit 2.
+      let needs: SystemNeeds;
+      try {
+        needs = await checkSystemNeeds(config, experiments, log);
+      } catch (err) {
+        if (err instanceof SystemPreflightError)
+          program.error(`mcpbench run: ${err.message}`, { exitCode: 2 });
+        throw err;
+      }
+
       const controller = new AbortController();
       let interrupts = 0;
       const onSignal = (signal: NodeJS.Signals) => {
@@ -156,7 +178,7 @@ export function registerRunCommand(program: Command): void {
           config,
           experiments,
           runDir,
-          createProvider: () => createProvider(config, log),
+          createProvider: () => createProvider(config, log, needs),
           log,
           live,
           signal: controller.signal,

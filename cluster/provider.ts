@@ -123,6 +123,8 @@ export interface ClusterProvider {
   up(variants: VariantSpec[]): Promise<Map<VariantName, VariantHandle>>;
   /** Kill the shared Redis (pod-kill experiment); it is restarted as its Deployment would. */
   killRedis(): Promise<void>;
+  /** Why this provider cannot kill Redis (e.g. an external one given by URL), or null when it can. */
+  cannotKillRedis?(): string | null;
   /** Subscribe to cluster events; returns an unsubscribe function. */
   onEvent(listener: (event: ClusterEvent) => void): () => void;
   /** Tear everything down. Idempotent; safe to call from a signal handler. */

@@ -116,6 +116,8 @@ export const RunConfigSchema = z.strictObject({
   /** kind: leave the cluster up after the run (a cluster that was up before a run is always left). */
   keep: z.boolean().default(false),
   engine: z.enum(['builtin', 'k6']).default('builtin'),
+  /** local: an external Redis to use instead of starting one (REDIS_URL does the same); never killed. */
+  redisUrl: z.string().optional(),
   /** L7 Services: legacy-sticky hashes Mcp-Session-Id, rc routes on Mcp-Method and balances per request. */
   l7: z.boolean().default(false),
   experiments: csv(EXPERIMENT_NAMES, 'experiment').default([...EXPERIMENT_NAMES]),

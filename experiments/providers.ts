@@ -1,15 +1,17 @@
 import type { ClusterProvider } from '../cluster/provider.js';
 import type { RunConfig } from './config.js';
+import type { SystemNeeds } from './system-preflight.js';
 
 /** Picks the cluster provider a run asked for; loaded on demand so a local run never loads the Kubernetes client. */
 export async function createProvider(
   config: RunConfig,
   log: (line: string) => void = () => {},
+  needs: SystemNeeds = {},
 ): Promise<ClusterProvider> {
   switch (config.cluster) {
     case 'local': {
       const { createLocalProvider } = await import('../cluster/local/provider.js');
-      return createLocalProvider();
+      return createLocalProvider(needs.redis ? { redis: needs.redis } : {});
     }
     case 'kind': {
       const { createKindProvider, kindUnavailable } = await import('../cluster/kind/provider.js');

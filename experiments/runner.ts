@@ -277,6 +277,11 @@ async function scheduleAction(
     recorder.experiment('note', { message: 'kill-redis skipped: this variant does not use Redis' });
     return;
   }
+  const cannotKill = action.action === 'kill-redis' ? provider.cannotKillRedis?.() : null;
+  if (cannotKill) {
+    recorder.experiment('note', { message: `kill-redis skipped: ${cannotKill}` });
+    return;
+  }
   const detail: Record<string, unknown> = { action: action.action };
   if (action.action === 'scale') detail.replicas = action.replicas;
   recorder.experiment('action-start', detail);

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages mcpbench's tests and local runs need. Idempotent; needs root (or sudo).
+# Optional: installs the Debian packages mcpbench's tests and local runs use (redis-server, chromium) ahead of
+# time. `npm run bench` and `npm test` do not need it: they find or install these themselves. Idempotent;
+# needs root (or sudo).
 set -euo pipefail
 
 packages=(redis-server chromium)

@@ -9,6 +9,7 @@ import {
 import { LocalDeployment } from './deployment.js';
 import { decide, newHpaState } from './hpa.js';
 import { L7Proxy } from './l7-proxy.js';
+import { type RedisSource, redactUrl } from './redis-provision.js';
 import { type RedisProcess, startRedis } from './redis-server.js';
 import { ServiceProxy } from './service-proxy.js';
 
@@ -32,6 +33,11 @@ export interface LocalProviderOptions {
   handleSignals?: boolean;
   /** Redis binary (default: MCPBENCH_REDIS_SERVER or redis-server on PATH). */
   redisBinary?: string;
+  /**
+   * Where Redis comes from, resolved by the run's preflight (redis-provision.ts). An external URL is
+   * used as is and never killed. Default: the provision chain, when a variant first needs Redis.
+   */
+  redis?: RedisSource;
 }
 
 class LocalProvider implements ClusterProvider {
@@ -42,6 +48,7 @@ class LocalProvider implements ClusterProvider {
   private readonly timers: NodeJS.Timeout[] = [];
   private redis: RedisProcess | undefined;
   private redisPort: number | undefined;
+  private externalRedisAnnounced = false;
   private downed = false;
   private readonly exitHandler = () => this.killNow();
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
@@ -87,15 +94,31 @@ class LocalProvider implements ClusterProvider {
   }
 
   private async ensureRedis(): Promise<string> {
+    const source = this.options.redis;
+    if (source?.kind === 'url') {
+      if (!this.externalRedisAnnounced) {
+        this.externalRedisAnnounced = true;
+        this.emit('cluster', 'redis-ready', {
+          external: true,
+          url: redactUrl(source.url),
+          from: source.from,
+        });
+      }
+      return source.url;
+    }
     if (!this.redis) {
-      const redis = await startRedis({ port: this.redisPort, binary: this.options.redisBinary });
+      const redis = await startRedis({
+        port: this.redisPort,
+        binary: this.options.redisBinary,
+        ...(source ? { source } : {}),
+      });
       if (this.downed) {
         await redis.stop();
         throw new Error('local provider: torn down while Redis was starting');
       }
       this.redis = redis;
       this.redisPort = redis.port;
-      this.emit('cluster', 'redis-ready', { port: this.redis.port, pid: this.redis.pid });
+      this.emit('cluster', 'redis-ready', { port: redis.port, pid: redis.pid, source: redis.source });
     }
     return this.redis.url;
   }
@@ -164,7 +187,16 @@ class LocalProvider implements ClusterProvider {
     };
   }
 
+  cannotKillRedis(): string | null {
+    const source = this.options.redis;
+    if (source?.kind === 'url')
+      return `Redis is external (${redactUrl(source.url)}, from ${source.from}); mcpbench cannot kill it`;
+    return null;
+  }
+
   async killRedis(): Promise<void> {
+    const why = this.cannotKillRedis();
+    if (why) throw new Error(why);
     const redis = this.redis;
     if (!redis) throw new Error('local provider: no Redis is running');
     redis.kill();
@@ -191,7 +223,7 @@ class LocalProvider implements ClusterProvider {
   pids(): number[] {
     return [
       ...[...this.deployments.values()].flatMap((d) => d.pids()),
-      ...(this.redis ? [this.redis.pid] : []),
+      ...(this.redis?.pid ? [this.redis.pid] : []),
     ];
   }
 

@@ -1,14 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { orphanGuarded } from './orphan-guard.js';
 import { freePort } from './ports.js';
+import { type RedisProbe, type RedisSource, resolveOwnedRedis } from './redis-provision.js';
+import { findOnPath } from './system-provision.js';
 
 export interface RedisProcess {
   url: string;
   port: number;
-  pid: number;
-  child: ChildProcess;
+  /** The redis-server process; null when Redis runs in a Docker container. */
+  pid: number | null;
+  /** Where it came from (binary path or image), for events and logs. */
+  source: string;
   /** SIGKILL (what the pod-kill experiment does to Redis). */
   kill(): void;
   stop(): Promise<void>;
@@ -32,12 +36,24 @@ async function answersPing(port: number): Promise<boolean> {
 }
 
 /**
- * Starts a real `redis-server` (Debian's package) on loopback with persistence off.
- * Fails with a clear message when redis-server is not installed.
+ * Starts a real Redis on loopback with persistence off, one the caller owns (can stop and kill): the
+ * given binary, or what the provision chain finds (redis-provision.ts: MCPBENCH_REDIS_SERVER, PATH,
+ * /usr/bin/redis-server, Docker, apt-get). Fails with a message naming every way to provide Redis.
  */
-export async function startRedis(options: { port?: number; binary?: string } = {}): Promise<RedisProcess> {
+export async function startRedis(
+  options: { port?: number; binary?: string; source?: RedisSource; probe?: RedisProbe } = {},
+): Promise<RedisProcess> {
+  const source: RedisSource = options.binary
+    ? { kind: 'binary', binary: options.binary, from: 'option' }
+    : (options.source ?? (await resolveOwnedRedis(options.probe)));
+  if (source.kind === 'url')
+    throw new Error(`startRedis: ${source.from} is an external Redis, not one to start`);
   const port = options.port ?? (await freePort());
-  const binary = options.binary ?? process.env.MCPBENCH_REDIS_SERVER ?? 'redis-server';
+  if (source.kind === 'docker') return startRedisContainer(source.image, port);
+  return startRedisBinary(source.binary, port);
+}
+
+async function startRedisBinary(binary: string, port: number): Promise<RedisProcess> {
   const cmd = orphanGuarded(binary, [
     '--port',
     String(port),
@@ -59,7 +75,7 @@ export async function startRedis(options: { port?: number; binary?: string } = {
   while (Date.now() < deadline) {
     if (spawnError) {
       throw new Error(
-        `cannot start ${binary}: ${spawnError.message} (install Debian's redis-server: apt-get install -y redis-server)`,
+        `cannot start ${binary}: ${spawnError.message} (set MCPBENCH_REDIS_SERVER to a redis-server binary, or REDIS_URL)`,
       );
     }
     if (child.exitCode !== null)
@@ -75,8 +91,8 @@ export async function startRedis(options: { port?: number; binary?: string } = {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    pid: child.pid!,
-    child,
+    pid: child.pid ?? null,
+    source: binary,
     kill: () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     },
@@ -87,6 +103,41 @@ export async function startRedis(options: { port?: number; binary?: string } = {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
       await exited;
+    },
+  };
+}
+
+/**
+ * Redis in a Docker container through testcontainers, published on the given loopback port (fixed,
+ * so a container started again after a kill keeps the Service's address). Ryuk (testcontainers'
+ * reaper, an image from a registry) is not used: the container is removed by stop(), and kill() at
+ * exit removes it with the docker CLI.
+ */
+async function startRedisContainer(image: string, port: number): Promise<RedisProcess> {
+  process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+  const { RedisContainer } = await import('@testcontainers/redis');
+  const container = await new RedisContainer(image)
+    .withCommand(['redis-server', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'])
+    .withExposedPorts({ container: 6379, host: port })
+    .start();
+  const id = container.getId();
+  let gone: Promise<unknown> | undefined;
+  const docker = findOnPath('docker');
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    pid: null,
+    source: `docker image ${image}`,
+    kill: () => {
+      if (gone) return;
+      if (docker) {
+        spawnSync(docker, ['rm', '-f', id], { stdio: 'ignore', timeout: 10_000 });
+        gone = Promise.resolve();
+      } else gone = container.stop({ timeout: 0 }).catch(() => {});
+    },
+    stop: async () => {
+      gone ??= container.stop({ timeout: 3_000 }).catch(() => {});
+      await gone;
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
@@ -6,15 +6,59 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisProcess, startRedis } from '../../cluster/local/redis-server.js';
 import { type ServerProcess, startServerProcess } from '../../cluster/local/server-process.js';
 import { EngineResultSchema } from '../engine/raw-result.js';
-import { fitStages, foldK6Output, K6_BUILD_HINT, k6Args, k6Binary, parseK6Time, runK6 } from './run-k6.js';
+import {
+  fitStages,
+  foldK6Output,
+  K6_INSTALL_HINT,
+  k6Args,
+  k6Binary,
+  parseK6Time,
+  requireK6,
+  runK6,
+} from './run-k6.js';
 
 /**
  * k6 against real server processes (built by `npm test` / `npx tsc -p tsconfig.build.json`): the
  * result must be a valid EngineResult with the requests k6 made, attributed to the replica.
  */
 const bin = k6Binary();
-if (!bin && process.env.CI) throw new Error(K6_BUILD_HINT);
-const skipReason = bin ? '' : ` (skipped: ${K6_BUILD_HINT})`;
+const skipReason = bin ? '' : ` (skipped: no k6 on PATH or in K6_BINARY; ${K6_INSTALL_HINT})`;
+if (!bin) console.warn(`k6 tests against real servers${skipReason}`);
+
+describe("finding the user's k6 (no k6 needed)", () => {
+  /** A stand-in executable answering `version` as k6 <version> does. */
+  async function fakeK6(version: string): Promise<{ dir: string; bin: string }> {
+    const dir = await mkdtemp(join(tmpdir(), 'mcpbench-k6-bin-'));
+    const bin = join(dir, 'k6');
+    await writeFile(bin, `#!/bin/sh\necho "k6 ${version} (go1.24.0, linux/amd64)"\n`);
+    await chmod(bin, 0o755);
+    return { dir, bin };
+  }
+
+  it('uses K6_BINARY, then the older MCPBENCH_K6, then k6 on PATH', async () => {
+    const a = await fakeK6('v1.2.0');
+    const b = await fakeK6('v1.3.0');
+    expect(k6Binary({ K6_BINARY: a.bin, MCPBENCH_K6: b.bin, PATH: b.dir })).toBe(a.bin);
+    expect(k6Binary({ MCPBENCH_K6: b.bin, PATH: a.dir })).toBe(b.bin);
+    expect(k6Binary({ PATH: `/nonexistent:${b.dir}` })).toBe(b.bin);
+    expect(k6Binary({ PATH: '/nonexistent' })).toBeNull();
+    expect(() => k6Binary({ K6_BINARY: '/nonexistent/k6' })).toThrow(
+      'K6_BINARY=/nonexistent/k6: not an executable file',
+    );
+  });
+
+  it('requires k6 >= 1.0 and says how to install it', async () => {
+    const old = await fakeK6('v0.57.0');
+    await expect(requireK6({ K6_BINARY: old.bin })).rejects.toThrow(
+      /is k6 v0\.57\.0; the scripts need k6 >= 1\.0/,
+    );
+    await expect(requireK6({ PATH: '/nonexistent' })).rejects.toThrow(
+      /no k6 found.*install k6 >= 1\.0 yourself/,
+    );
+    const ok = await fakeK6('v1.8.1');
+    await expect(requireK6({ PATH: ok.dir })).resolves.toBe(ok.bin);
+  });
+});
 
 describe('k6 output folding (no k6 needed)', () => {
   it('parses k6 timestamps to sub-millisecond epoch ms', () => {

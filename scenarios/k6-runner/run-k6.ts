@@ -1,11 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, createReadStream, existsSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { orphanGuarded } from '../../cluster/local/orphan-guard.js';
+import { findOnPath, isExecutable } from '../../cluster/local/system-provision.js';
 import { detectProtocol, type EngineHandle, type EngineOptions } from '../engine/engine.js';
 import { type EngineResult, ERROR_CLASSES, type ErrorClass } from '../engine/raw-result.js';
 import { Recorder } from '../engine/recorder.js';
@@ -16,7 +17,7 @@ import type { ProtocolVersion } from '../models/protocol.ts';
  * per-sample JSON output into the same EngineResult the built-in engine writes, so analysis cannot
  * tell the two apart except by `engine: 'k6'`. Options are the built-in engine's (EngineOptions).
  *
- * k6 is built from the Go module proxy by `npm run build:k6` into .cache/bin/k6.
+ * k6 is brought by the user (K6_BINARY or PATH, k6 >= 1.0): the project never builds or ships it.
  */
 
 /** The checkout's root: the directory holding scenarios/k6 (works from the sources and from dist/). */
@@ -29,22 +30,54 @@ function repoRoot(): string {
   throw new Error('cannot find scenarios/k6 above the k6 runner');
 }
 
-export const K6_BUILD_HINT =
-  'k6 is not built: run `npm run build:k6` (builds it from the Go module proxy into .cache/bin/k6)';
+export const K6_INSTALL_HINT =
+  'k6 is not part of mcpbench (it is AGPL-licensed and is never built or shipped here): install k6 >= 1.0 yourself ' +
+  "(a release binary or your system's package, see https://grafana.com/docs/k6/latest/set-up/install-k6/), " +
+  'then put it on PATH or set K6_BINARY=/path/to/k6';
 
-/** The k6 binary: $MCPBENCH_K6 when set, else .cache/bin/k6; null when there is none. */
-export function k6Binary(): string | null {
-  const candidates = [process.env.MCPBENCH_K6, join(repoRoot(), '.cache', 'bin', 'k6')];
-  for (const c of candidates) {
-    if (!c) continue;
-    try {
-      accessSync(c, constants.X_OK);
-      return resolve(c);
-    } catch {
-      // not there
-    }
+/**
+ * The k6 binary: $K6_BINARY (or the older $MCPBENCH_K6) when set, else k6 on PATH; null when there is
+ * none. A variable that names no executable file is an error naming it, not a silent fallback.
+ */
+export function k6Binary(env: NodeJS.ProcessEnv = process.env): string | null {
+  for (const name of ['K6_BINARY', 'MCPBENCH_K6'] as const) {
+    const value = env[name];
+    if (!value) continue;
+    if (!isExecutable(value))
+      throw new Error(`${name}=${value}: not an executable file (${K6_INSTALL_HINT})`);
+    return resolve(value);
   }
-  return null;
+  return findOnPath('k6', env.PATH);
+}
+
+/** k6's version as [major, minor, patch] from `k6 version`, or an error naming the binary. */
+export async function k6Version(bin: string): Promise<[number, number, number]> {
+  const out = await new Promise<string>((res, rej) =>
+    execFile(bin, ['version'], { timeout: 10_000 }, (err, stdout) =>
+      err ? rej(new Error(`${bin} version failed: ${err.message.split('\n')[0]}`)) : res(String(stdout)),
+    ),
+  );
+  const m = /\bv?(\d+)\.(\d+)\.(\d+)/.exec(out);
+  if (!m) throw new Error(`${bin} version: cannot read a version in "${out.trim().slice(0, 80)}"`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+/**
+ * What `--engine k6` needs, checked before a run starts anything: a k6 >= 1.0 (it runs the TypeScript
+ * scripts directly). Returns the binary, or throws with how to install one.
+ */
+export async function requireK6(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const bin = k6Binary(env);
+  if (!bin)
+    throw new Error(
+      `--engine k6: no k6 found (K6_BINARY is not set and there is no k6 on PATH). ${K6_INSTALL_HINT}`,
+    );
+  const [major, minor, patch] = await k6Version(bin);
+  if (major < 1)
+    throw new Error(
+      `--engine k6: ${bin} is k6 v${major}.${minor}.${patch}; the scripts need k6 >= 1.0. ${K6_INSTALL_HINT}`,
+    );
+  return bin;
 }
 
 /** The script for a scenario: scenarios/k6/<name>.ts, or the generic run.ts. */
@@ -290,7 +323,7 @@ export interface K6Handle extends EngineHandle {
  */
 export async function startK6(options: EngineOptions): Promise<K6Handle> {
   const bin = k6Binary();
-  if (!bin) throw new Error(`--engine k6: ${K6_BUILD_HINT}`);
+  if (!bin) throw new Error(`--engine k6: no k6 found. ${K6_INSTALL_HINT}`);
   const protocol =
     !options.protocol || options.protocol === 'auto' ? await detectProtocol(options.url) : options.protocol;
   const scenarioName = typeof options.scenario === 'string' ? options.scenario : options.scenario.name;

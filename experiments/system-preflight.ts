@@ -1,0 +1,55 @@
+import { describeRedisSource, type RedisSource, resolveRedis } from '../cluster/local/redis-provision.js';
+import { requireK6 } from '../scenarios/k6-runner/run-k6.js';
+import type { RunConfig } from './config.js';
+import { variantsFor } from './config.js';
+import type { ExperimentDefinition } from './definitions.js';
+import { variantSpecFor } from './variant-spec.js';
+
+/** What the run needs from the machine, found before anything starts. */
+export interface SystemNeeds {
+  /** Where the local cluster gets Redis; undefined when no selected variant needs it (or not local). */
+  redis?: RedisSource;
+  /** The k6 binary for --engine k6. */
+  k6?: string;
+}
+
+/** A missing or wrong system program: a usage/input error (exit 2), found before anything started. */
+export class SystemPreflightError extends Error {}
+
+/** Whether any experiment × case × variant the run will bring up needs Redis. */
+export function runNeedsRedis(config: RunConfig, experiments: ExperimentDefinition[]): boolean {
+  return experiments.some((def) =>
+    def.cases.some((c) =>
+      variantsFor(def, config).some((v) => variantSpecFor(def, c, v, { l7: config.l7 }).redis),
+    ),
+  );
+}
+
+/**
+ * Checks the external programs a run needs, in its preflight: k6 for --engine k6, and Redis for a local
+ * run whose variants use it (redis-provision.ts's chain, which may install Debian's redis-server and
+ * says so). Throws SystemPreflightError naming what is missing and how to provide it.
+ */
+export async function checkSystemNeeds(
+  config: RunConfig,
+  experiments: ExperimentDefinition[],
+  log: (line: string) => void,
+): Promise<SystemNeeds> {
+  const needs: SystemNeeds = {};
+  try {
+    if (config.engine === 'k6') needs.k6 = await requireK6();
+    if (config.cluster === 'local' && runNeedsRedis(config, experiments)) {
+      needs.redis = await resolveRedis({
+        ...(config.redisUrl ? { url: config.redisUrl, urlFrom: '--redis-url / redisUrl' } : {}),
+      });
+      log(`mcpbench run: ${describeRedisSource(needs.redis)}`);
+    } else if (config.cluster !== 'local' && config.redisUrl) {
+      throw new Error(
+        `--redis-url / redisUrl: only --cluster local uses it (${config.cluster} runs Redis in the cluster)`,
+      );
+    }
+  } catch (err) {
+    throw new SystemPreflightError((err as Error).message);
+  }
+  return needs;
+}
