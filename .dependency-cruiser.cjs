@@ -1,0 +1,90 @@
+/**
+ * Import boundaries of mcpbench: data flows one way,
+ *   config → cluster → engine → raw results → analysis → reports,
+ * and each folder may import only what lies upstream of it. `npm run lint:boundaries` checks them;
+ * `.ci/run` runs it. Known violations that the layout has not shed yet are listed in
+ * .dependency-cruiser-known-violations.json: a new one fails, a fixed one drops out of the list
+ * (`npm run lint:boundaries:baseline` rewrites it; it should only ever shrink).
+ */
+const HARNESS = '^(scenarios|cluster|experiments|analysis|cli|bench|test)/';
+/** Tests may start real servers, Redis and engines from anywhere: the layering is about production code. */
+const TEST = '(\\.test\\.ts$|^test/|fixtures\\.ts$)';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment:
+        'A cycle means two modules are one concern split in two, or one of them is in the wrong place.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'servers-know-nothing-of-the-harness',
+      severity: 'error',
+      comment: 'servers/ are deployable programs; they must build and run without the harness.',
+      from: { path: '^servers/', pathNot: TEST },
+      to: { path: HARNESS },
+    },
+    {
+      name: 'engine-never-reaches-into-a-cluster',
+      severity: 'error',
+      comment: 'An engine only sees URLs and a scenario (design: scenarios/ never reaches into cluster/).',
+      from: { path: '^scenarios/', pathNot: TEST },
+      to: { path: '^(cluster|experiments|analysis|cli|bench)/' },
+    },
+    {
+      name: 'cluster-is-upstream-of-the-load',
+      severity: 'error',
+      comment:
+        'Providers bring variants up and act on them; they know nothing of scenarios, runs or reports.',
+      from: { path: '^cluster/', pathNot: TEST },
+      to: { path: '^(scenarios|experiments|analysis|cli|bench)/' },
+    },
+    {
+      name: 'experiments-write-raw-results-not-reports',
+      severity: 'error',
+      comment: 'The runner writes raw results; analysis reads them. The runner never imports analysis.',
+      from: { path: '^experiments/', pathNot: TEST },
+      to: { path: '^(analysis|cli|bench)/' },
+    },
+    {
+      name: 'analysis-reads-run-directories-only',
+      severity: 'error',
+      comment:
+        'analysis/ can re-render any old run: it reads the run directory, never a cluster, an engine or the runner.',
+      from: { path: '^analysis/', pathNot: TEST },
+      to: { path: '^(cluster|scenarios|experiments|cli|bench)/' },
+    },
+    {
+      name: 'nothing-imports-the-cli-or-benchmarks',
+      severity: 'error',
+      from: { path: '^(servers|scenarios|cluster|experiments|analysis)/' },
+      to: { path: '^(cli|bench)/' },
+    },
+    {
+      name: 'no-test-code-in-production',
+      severity: 'error',
+      from: { pathNot: `${TEST}|^bench/` },
+      to: { path: '(\\.test\\.ts$|^test/)' },
+    },
+    {
+      name: 'no-unresolvable-imports',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules|results|\\.cache)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.js', '.json'],
+    },
+  },
+};
