@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import * as hdr from 'hdr-histogram-js';
 import { FileError, fileWriteProblem, writeOutputFile } from '../experiments/file-errors.js';
-import { startEngine } from '../scenarios/engine/engine.js';
+import { ProtocolDetectionError, startEngine } from '../scenarios/engine/engine.js';
 import type { EngineResult } from '../scenarios/engine/raw-result.js';
 import { SCENARIOS } from '../scenarios/models/scenarios.ts';
 import { duration, text } from './flags.js';
@@ -37,6 +37,7 @@ export function describeResult(r: EngineResult): string {
   lines.push(
     `${r.target.url} (${r.target.protocol}), scenario ${r.scenario}, ${(r.durationMs / 1000).toFixed(1)} s`,
   );
+  if (r.target.detectedBy) lines.push(`protocol ${r.target.protocol} detected: ${r.target.detectedBy}`);
   lines.push(
     `${'method'.padEnd(28)} ${'count'.padStart(8)} ${'p50 ms'.padStart(9)} ${'p90 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'max ms'.padStart(9)}`,
   );
@@ -49,15 +50,36 @@ export function describeResult(r: EngineResult): string {
     );
     h.destroy();
   }
-  const errors = Object.entries(r.errors).filter(([, n]) => n > 0);
+  const errors = Object.entries(r.errors).filter(([, n]) => (n ?? 0) > 0);
   lines.push(
     `requests ${r.counts.requests}, ${(r.counts.requests / (r.durationMs / 1000)).toFixed(0)}/s, errors ${r.counts.errors}` +
       (errors.length ? ` (${errors.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''),
   );
+  for (const [kind, causes] of Object.entries(r.errorCauses ?? {})) {
+    const top = Object.entries(causes)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3);
+    if (top.length) lines.push(`  ${kind}: ${top.map(([c, n]) => `${n}× ${c}`).join('; ')}`);
+  }
+  if (r.backoff?.count)
+    lines.push(
+      `clients backed off ${r.backoff.count} times, ${(r.backoff.totalMs / 1000).toFixed(1)} s in all (not in any latency)`,
+    );
   const replicas = Object.entries(r.perReplica);
   if (replicas.length) lines.push(`replicas: ${replicas.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   if (r.engineFaults.notes.length) lines.push(`load generator: ${r.engineFaults.notes.join('; ')}`);
   return lines.join('\n');
+}
+
+/** The error classes with their most frequent cause, for a one-line reason. */
+function failureSummary(r: EngineResult): string {
+  const parts: string[] = [];
+  for (const [kind, n] of Object.entries(r.errors)) {
+    if (!n) continue;
+    const causes = Object.entries(r.errorCauses?.[kind] ?? {}).sort((a, b) => b[1] - a[1]);
+    parts.push(`${kind} ${n}${causes[0] ? `: ${causes[0][0]}` : ''}`);
+  }
+  return parts.join('; ') || 'no answer was counted as a success';
 }
 
 /** `mcpbench load`: drive any MCP server (ours or not) and print per-method latency and errors. */
@@ -67,7 +89,10 @@ export function registerLoadCommand(program: Command): void {
     .description('drive agent-like traffic at any MCP server (Streamable HTTP) and report latency and errors')
     .requiredOption('--url <url>', 'the MCP endpoint, e.g. http://127.0.0.1:8080/mcp', text('--url'))
     .addOption(
-      new Option('--protocol <version>', 'protocol era (auto probes server/discover)')
+      new Option(
+        '--protocol <version>',
+        'protocol era; auto probes server/discover, then initialize, prints what it found, and exits 2 before any load when the server speaks neither',
+      )
         .choices(['auto', '2025-11-25', '2026-07-28'])
         .default('auto'),
     )
@@ -99,6 +124,16 @@ export function registerLoadCommand(program: Command): void {
     )
     .option('--json', 'print the raw engine result (JSON) on stdout; no progress line')
     .option('--out <file>', 'also write the raw engine result to this file', text('--out'))
+    .addHelpText(
+      'after',
+      `
+An answer counts as a success only when it is the JSON-RPC response to its request (JSON or an event
+stream; a notification: 202 with no body); a 2xx that is not is an invalid_response error.
+
+Exit codes: 0 the load ran (whatever its error rate); 1 no request succeeded (the summary says why);
+2 a usage error, or --protocol auto found that the server speaks neither protocol (before any load);
+130 interrupted.`,
+    )
     .action(async (opts: Record<string, unknown>) => {
       if (opts.rate !== undefined && opts.agents !== undefined)
         program.error('mcpbench load: give --rate or --agents, not both', { exitCode: 2 });
@@ -150,10 +185,17 @@ export function registerLoadCommand(program: Command): void {
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else process.stdout.write(`${describeResult(result)}\n`);
         if (controller.signal.aborted) process.exitCode = 130;
+        else if (result.counts.requests > 0 && result.counts.ok === 0) {
+          // Nothing the server answered was a success: not a load figure, a server that is down or
+          // does not speak MCP at --url.
+          process.stderr.write(`mcpbench load: no request succeeded (${failureSummary(result)})\n`);
+          process.exitCode = 1;
+        }
       } catch (err) {
-        program.error(`mcpbench load: ${(err as Error).message}`, {
-          exitCode: err instanceof FileError ? 2 : 1,
-        });
+        // Found before any load ran: the server at --url speaks neither protocol (or is unreachable).
+        if (err instanceof ProtocolDetectionError || err instanceof FileError)
+          program.error(`mcpbench load: ${err.message}`, { exitCode: 2 });
+        program.error(`mcpbench load: ${(err as Error).message}`, { exitCode: 1 });
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -22,10 +22,12 @@ export interface AgentContext {
 
 const now = () => process.hrtime.bigint();
 
+const rpcErrorCause = (o: RpcOutcome) => `JSON-RPC error ${o.error?.code ?? '?'}`;
+
 /** A tool result the server marked as an error: a refused handle, a lost workspace, or a plain tool error. */
 function classifyToolResult(ctx: AgentContext, outcome: RpcOutcome): boolean {
   if (!outcome.ok) {
-    if (!outcome.failure) ctx.recorder.error('jsonrpc', now());
+    if (!outcome.failure) ctx.recorder.error('jsonrpc', now(), rpcErrorCause(outcome));
     return false;
   }
   const r = outcome.result ?? {};
@@ -36,7 +38,7 @@ function classifyToolResult(ctx: AgentContext, outcome: RpcOutcome): boolean {
       ctx.recorder.lifecycle.handlesRejected++;
       ctx.recorder.error('handle_rejected', now());
     } else {
-      ctx.recorder.error('jsonrpc', now());
+      ctx.recorder.error('jsonrpc', now(), 'a tool result marked isError');
     }
     return false;
   }
@@ -57,14 +59,17 @@ async function discover(session: McpSession, ctx: AgentContext, firstTurn: boole
   if (outcome.ok) {
     ctx.recorder.ok();
     if (policy === 'ttl') ctx.cache.store(key, outcome.result, Date.now(), session.identity.agentId);
-  } else if (!outcome.failure) ctx.recorder.error('jsonrpc', now());
+  } else if (!outcome.failure) ctx.recorder.error('jsonrpc', now(), rpcErrorCause(outcome));
 }
 
 async function plainCall(session: McpSession, ctx: AgentContext, intendedNs?: bigint): Promise<void> {
   const tool = pick(ctx.rng, ctx.scenario.tools);
   const outcome = await session.rpc(
     'tools/call',
-    { name: tool, arguments: toolArguments(tool, Math.floor(ctx.rng() * 1e6)) },
+    {
+      name: tool,
+      arguments: ctx.scenario.fixedArguments ?? toolArguments(tool, Math.floor(ctx.rng() * 1e6)),
+    },
     intendedNs,
   );
   classifyToolResult(ctx, outcome);
@@ -118,7 +123,7 @@ async function task(session: McpSession, ctx: AgentContext): Promise<void> {
         ctx.recorder.error('task_lost', now());
         return;
       }
-      if (!got.failure) ctx.recorder.error('jsonrpc', now());
+      if (!got.failure) ctx.recorder.error('jsonrpc', now(), rpcErrorCause(got));
       if (ctx.stopping() || Date.now() > deadline) return;
       continue;
     }
@@ -171,12 +176,14 @@ export async function runSession(session: McpSession, ctx: AgentContext, intende
   for (let turn = 0; turn < scenario.turnsPerSession && !ctx.stopping(); turn++) {
     if (turn > 0 && scenario.thinkTimeMs > 0) await sleep(scenario.thinkTimeMs);
     const start = now();
+    const backedOffMs = session.backoff.totalMs;
     await discover(session, ctx, turn === 0);
     const calls = intBetween(ctx.rng, scenario.callsPerTurn[0], scenario.callsPerTurn[1]);
     for (let i = 0; i < calls && !ctx.stopping(); i++) {
       await runAction(weighted(ctx.rng, scenario.mix).action, session, ctx);
     }
-    ctx.recorder.turn(Number(now() - start) / 1000);
+    // The client's back-off waits are recorded on their own, never as part of the turn.
+    ctx.recorder.turn(Number(now() - start) / 1000 - (session.backoff.totalMs - backedOffMs) * 1000);
   }
   await session.close();
 }

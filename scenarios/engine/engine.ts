@@ -1,8 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { BackoffState } from '../models/backoff.ts';
 import { ListCache } from '../models/list-cache.ts';
 import { createRng } from '../models/prng.ts';
-import { LEGACY, MODERN, modernRequest, type ProtocolVersion, parseRpcBody } from '../models/protocol.ts';
+import {
+  decideProtocol,
+  legacyDelete,
+  type ProbeAnswer,
+  type ProtocolVersion,
+  probeDiscover,
+  probeInitialize,
+  type WireRequest,
+} from '../models/protocol.ts';
 import { resolveScenario, type ScenarioDefinition, type ScenarioParams } from '../models/scenarios.ts';
 import { type AgentContext, runAction, runSession } from './agent.js';
 import { McpSession } from './mcp-session.js';
@@ -50,34 +59,70 @@ export interface EngineHandle {
   /** epoch ms at which load started: the time axis of the result, events and samples */
   startedAtMs: number;
   protocol: ProtocolVersion;
+  /** `--protocol auto`: what the probe saw that decided the protocol */
+  detectedBy?: string;
   result: Promise<EngineResult>;
   stop(): void;
 }
 
-/** auto: a 2026-07-28 `server/discover` that succeeds means modern; anything else means 2025-11-25. */
-export async function detectProtocol(url: string, timeoutMs = 5_000): Promise<ProtocolVersion> {
-  const req = modernRequest(
-    1,
-    { name: 'mcpbench', version: '0.1.0', agentId: 'probe' },
-    'server/discover',
-    {},
-  );
+/** The server speaks neither protocol era (or cannot be reached): found before any load ran. */
+export class ProtocolDetectionError extends Error {
+  constructor(url: string, reason: string) {
+    super(`--protocol auto: ${url}: ${reason}`);
+    this.name = 'ProtocolDetectionError';
+  }
+}
+
+async function probe(
+  url: string,
+  req: WireRequest,
+  timeoutMs: number,
+): Promise<ProbeAnswer & { sessionId?: string }> {
   try {
     const res = await request(url, {
-      method: 'POST',
+      method: req.method,
       headers: req.headers,
       body: req.body,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
     const text = await res.body.text();
-    const body = parseRpcBody(res.headers['content-type'] as string | undefined, text, 1);
-    const versions = (body?.result as { supportedVersions?: unknown } | undefined)?.supportedVersions;
-    if (res.statusCode === 200 && Array.isArray(versions) && versions.includes(MODERN)) return MODERN;
+    const sid = res.headers['mcp-session-id'];
+    return {
+      status: res.statusCode,
+      contentType: res.headers['content-type'] as string | undefined,
+      text,
+      sessionId: typeof sid === 'string' && sid ? sid : undefined,
+    };
   } catch (err) {
-    throw new Error(`cannot reach ${url}: ${(err as Error).message}`);
+    return { error: (err as Error).message || (err as { code?: string }).code || 'no answer' };
   }
-  return LEGACY;
+}
+
+/**
+ * auto: a 2026-07-28 `server/discover` listing 2026-07-28 in `supportedVersions` means modern; else
+ * an `initialize` answered with protocolVersion 2025-11-25 means 2025-11-25 (its session is closed
+ * again); else a ProtocolDetectionError naming both answers. The decision is `decideProtocol`,
+ * shared with the k6 scripts.
+ */
+export async function probeProtocol(
+  url: string,
+  timeoutMs = 5_000,
+): Promise<{ protocol: ProtocolVersion; reason: string }> {
+  const discover = await probe(url, probeDiscover(), timeoutMs);
+  let decision = decideProtocol(discover);
+  if ('next' in decision) {
+    const init = await probe(url, probeInitialize(), timeoutMs);
+    decision = decideProtocol(discover, init);
+    if ('sessionId' in init && init.sessionId) await probe(url, legacyDelete(init.sessionId), timeoutMs);
+  }
+  if ('next' in decision || decision.protocol === null)
+    throw new ProtocolDetectionError(url, 'next' in decision ? decision.discover : decision.reason);
+  return { protocol: decision.protocol, reason: decision.reason };
+}
+
+export async function detectProtocol(url: string, timeoutMs = 5_000): Promise<ProtocolVersion> {
+  return (await probeProtocol(url, timeoutMs)).protocol;
 }
 
 /** The load level (agents or arrivals/s) at `t` ms: stages ramp linearly from the previous level. */
@@ -94,8 +139,9 @@ export function levelAt(initial: number, stages: Stage[] | undefined, t: number)
 }
 
 export async function startEngine(options: EngineOptions): Promise<EngineHandle> {
-  const protocol =
-    !options.protocol || options.protocol === 'auto' ? await detectProtocol(options.url) : options.protocol;
+  const detected =
+    !options.protocol || options.protocol === 'auto' ? await probeProtocol(options.url) : undefined;
+  const protocol = detected?.protocol ?? (options.protocol as ProtocolVersion);
   const scenario =
     typeof options.scenario === 'string'
       ? resolveScenario(options.scenario, options.scenarioParams)
@@ -114,7 +160,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
   const faults = { missedArrivals: 0, maxSchedulingLagUs: 0, intended: 0, started: 0, notes: [] as string[] };
 
   /** A closed-model agent keeps its identity (it is one caller) across its sessions; an open-model arrival is a new agent. */
-  const newSession = (agentId?: string) => {
+  const newSession = (agentId?: string, backoff?: BackoffState) => {
     const n = clientCounter++;
     const localAddress = addresses > 0 ? `127.0.0.${10 + (n % addresses)}` : undefined;
     return new McpSession(
@@ -126,6 +172,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
         timeoutMs,
         localAddress,
         tasks: wantsTasks,
+        backoff,
       },
     );
   };
@@ -152,10 +199,12 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
       const rng = createRng(seed * 7919 + index);
       const ctx = agentContext(rng);
       const cache = ctx.cache;
+      // One agent: its back-off carries over from one of its sessions to the next.
+      const backoff = new BackoffState();
       track(
         (async () => {
           while (!stopping && !agent.stop) {
-            const session = newSession(`agent-${seed}-a${index}`);
+            const session = newSession(`agent-${seed}-a${index}`, backoff);
             try {
               await runSession(session, { ...ctx, cache });
             } finally {
@@ -318,7 +367,9 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
       schema: 'mcpbench/engine-result@1',
       engine: 'builtin',
       scenario: scenario.name,
-      target: { url: options.url, protocol },
+      target: detected
+        ? { url: options.url, protocol, detectedBy: detected.reason }
+        : { url: options.url, protocol },
       load:
         load.model === 'closed'
           ? { model: 'closed', agents: load.agents, durationMs: options.durationMs }
@@ -328,6 +379,8 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
       histograms,
       counts: recorder.counts,
       errors: recorder.errors,
+      errorCauses: recorder.errorCauses,
+      backoff: { count: recorder.backoff.count, totalMs: Math.round(recorder.backoff.totalMs) },
       lifecycle: recorder.lifecycle,
       perReplica: recorder.perReplica,
       timeseries,
@@ -341,7 +394,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
     };
   })();
 
-  return { startedAtMs, protocol, result, stop };
+  return { startedAtMs, protocol, detectedBy: detected?.reason, result, stop };
 }
 
 export async function runEngine(options: EngineOptions): Promise<EngineResult> {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Client, type Dispatcher } from 'undici';
+import { BACKOFF_CLASSES, BackoffState } from '../models/backoff.ts';
 import {
   type ClientIdentity,
   LEGACY,
@@ -8,9 +9,11 @@ import {
   legacyInitialized,
   legacyRequest,
   modernRequest,
+  notificationProblem,
   type ProtocolVersion,
   parseRpcBody,
   REPLICA_HEADER,
+  readRpcAnswer,
   type WireRequest,
 } from '../models/protocol.ts';
 import type { ErrorClass } from './raw-result.js';
@@ -105,8 +108,15 @@ export class McpSession {
     readonly protocol: ProtocolVersion,
     readonly identity: ClientIdentity,
     private readonly recorder: Recorder,
-    private readonly options: { timeoutMs: number; localAddress?: string; tasks: boolean },
+    private readonly options: {
+      timeoutMs: number;
+      localAddress?: string;
+      tasks: boolean;
+      /** the agent's back-off, kept across its sessions (a new one when omitted) */
+      backoff?: BackoffState;
+    },
   ) {
+    this.backoff = options.backoff ?? new BackoffState();
     const u = new URL(url);
     this.origin = u.origin;
     this.path = `${u.pathname}${u.search}`;
@@ -136,13 +146,29 @@ export class McpSession {
   }
 
   private pendingIntendedNs: bigint | undefined;
-  /** Back-off after a failed exchange (100 ms doubling to 1 s), as a real client would, so an outage
-   * is not turned into a retry storm that inflates error counts. Not part of any latency. */
-  private backoffMs = 0;
+  /**
+   * Back-off after a failed exchange (100 ms doubling to 1 s; see scenarios/models/backoff.ts), as a
+   * real client would, so an outage is not turned into a retry storm that inflates error counts.
+   * The wait is recorded on its own (recorder.backoff, and this state's totals, which the agent
+   * takes out of its turn time): it is never part of a request's or a turn's latency.
+   */
+  readonly backoff: BackoffState;
 
-  private async failed(): Promise<void> {
-    this.backoffMs = Math.min(1_000, this.backoffMs ? this.backoffMs * 2 : 100);
-    await new Promise((r) => setTimeout(r, this.backoffMs));
+  /** Counts a failed exchange of class `kind` and, for the classes that call for it, backs off. */
+  private async failed(
+    kind: ErrorClass,
+    cause: string,
+    nowNs = process.hrtime.bigint(),
+    backOff = BACKOFF_CLASSES.has(kind),
+  ): Promise<void> {
+    this.recorder.error(kind, nowNs, cause);
+    if (!backOff) return;
+    const delay = this.backoff.failed();
+    const from = process.hrtime.bigint();
+    await new Promise((r) => setTimeout(r, delay));
+    const slept = Number(process.hrtime.bigint() - from) / 1e6;
+    this.backoff.waited(slept);
+    this.recorder.backedOff(slept);
   }
 
   /** The next exchange is measured from `ns` (an open-model arrival's due time): coordinated-omission correction. */
@@ -200,12 +226,11 @@ export class McpSession {
       const kind: ErrorClass = TIMEOUT_CODES.has(code) ? 'timeout' : 'transport';
       this.recorder.counts.requests++;
       this.recorder.counts.roundTrips++;
-      this.recorder.error(kind, end);
       // A failed connection is replaced, as a real client would reconnect.
       const old = this.client;
       this.client = this.newClient();
       old.destroy().catch(() => {});
-      await this.failed();
+      await this.failed(kind, code || (err as Error).name || 'error', end);
       return { failure: kind };
     }
   }
@@ -220,8 +245,30 @@ export class McpSession {
     const init = await this.exchange(legacyInitialize(id, this.identity));
     if ('failure' in init) return false;
     const sid = init.headers['mcp-session-id'];
-    if (init.status !== 200) {
-      this.recorder.error('http_status', process.hrtime.bigint());
+    if (init.status < 200 || init.status >= 300) {
+      await this.failed('http_status', `HTTP ${init.status} to initialize`);
+      return false;
+    }
+    const answer = readRpcAnswer(init.headers['content-type'] as string | undefined, init.text, id);
+    if (answer.kind === 'invalid') {
+      await this.failed('invalid_response', `initialize answered with ${answer.reason}`);
+      return false;
+    }
+    if (answer.kind === 'error') {
+      // Refused: the client cannot start, and trying again at once would be a retry storm.
+      await this.failed(
+        'jsonrpc',
+        `initialize refused: JSON-RPC error ${answer.error.code}`,
+        undefined,
+        true,
+      );
+      return false;
+    }
+    if (answer.result.protocolVersion !== LEGACY) {
+      await this.failed(
+        'invalid_response',
+        `initialize answered protocolVersion ${JSON.stringify(answer.result.protocolVersion ?? null)}, not ${LEGACY}`,
+      );
       return false;
     }
     this.recorder.ok();
@@ -229,8 +276,13 @@ export class McpSession {
     this.sessionId = typeof sid === 'string' ? sid : '';
     const done = await this.exchange(legacyInitialized(this.sessionId));
     if ('failure' in done) return false;
-    if (done.status >= 300) {
-      this.recorder.error('http_status', process.hrtime.bigint());
+    if (done.status < 200 || done.status >= 300) {
+      await this.failed('http_status', `HTTP ${done.status} to notifications/initialized`);
+      return false;
+    }
+    const problem = notificationProblem(done.status, done.text);
+    if (problem) {
+      await this.failed('invalid_response', problem);
       return false;
     }
     this.recorder.ok();
@@ -255,26 +307,25 @@ export class McpSession {
     if ('failure' in res) return { ok: false, status: 0, failure: res.failure };
     const now = process.hrtime.bigint();
     if (this.legacy && res.status === 404 && this.statefulSession) {
-      this.recorder.error('session_lost', now);
+      this.recorder.error('session_lost', now, 'HTTP 404 on a held session');
       this.recorder.lifecycle.sessionsLost++;
       this.sessionId = undefined;
       return { ok: false, status: 404, failure: 'session_lost' };
     }
-    if (res.status >= 500) await this.failed();
-    else this.backoffMs = 0;
     if (res.status < 200 || res.status >= 300) {
       const body = parseRpcBody(res.headers['content-type'] as string | undefined, res.text, undefined);
       const error = body?.error as RpcOutcome['error'];
-      this.recorder.error('http_status', now);
+      await this.failed('http_status', `HTTP ${res.status}`, now);
       return { ok: false, status: res.status, error, failure: 'http_status' };
     }
-    const body = parseRpcBody(res.headers['content-type'] as string | undefined, res.text, id);
-    if (!body) {
-      this.recorder.error('http_status', now);
-      return { ok: false, status: res.status, failure: 'http_status' };
+    const answer = readRpcAnswer(res.headers['content-type'] as string | undefined, res.text, id);
+    if (answer.kind === 'invalid') {
+      await this.failed('invalid_response', answer.reason, now);
+      return { ok: false, status: res.status, failure: 'invalid_response' };
     }
-    if (body.error) return { ok: false, status: res.status, error: body.error as RpcOutcome['error'] };
-    return { ok: true, status: res.status, result: (body.result ?? {}) as Record<string, unknown> };
+    this.backoff.succeeded();
+    if (answer.kind === 'error') return { ok: false, status: res.status, error: answer.error };
+    return { ok: true, status: res.status, result: answer.result };
   }
 
   /** Legacy: DELETE the session. Then close the connection. */
@@ -282,8 +333,9 @@ export class McpSession {
     if (this.legacy && this.statefulSession && this.sessionId) {
       const res = await this.exchange(legacyDelete(this.sessionId));
       if (!('failure' in res)) {
-        if (res.status < 300 || res.status === 404 || res.status === 405) this.recorder.ok();
-        else this.recorder.error('http_status', process.hrtime.bigint());
+        if ((res.status >= 200 && res.status < 300) || res.status === 404 || res.status === 405)
+          this.recorder.ok();
+        else await this.failed('http_status', `HTTP ${res.status} to DELETE`);
       }
       this.sessionId = undefined;
     }

@@ -25,6 +25,12 @@ export const ERROR_CLASSES = [
   'task_failed',
   /** rc: a workspace handle the server refused */
   'handle_rejected',
+  /**
+   * a 2xx answer that is not the JSON-RPC response to the request (wrong or missing id, not JSON-RPC,
+   * a content type other than JSON or an event stream) or a notification not answered 202 with no
+   * body: the server did not speak the protocol (absent in results written before it existed)
+   */
+  'invalid_response',
 ] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 
@@ -56,7 +62,12 @@ export const EngineResultSchema = z.object({
   schema: z.literal('mcpbench/engine-result@1'),
   engine: z.enum(['builtin', 'k6']),
   scenario: z.string(),
-  target: z.object({ url: z.string(), protocol: z.enum(['2025-11-25', '2026-07-28']) }),
+  target: z.object({
+    url: z.string(),
+    protocol: z.enum(['2025-11-25', '2026-07-28']),
+    /** `--protocol auto`: what the probe saw that decided the protocol */
+    detectedBy: z.string().optional(),
+  }),
   load: z.object({
     model: z.enum(['open', 'closed']),
     /** open model: target arrival rate (agent sessions or requests per second, see `unit`) */
@@ -80,7 +91,27 @@ export const EngineResultSchema = z.object({
     bytesSent: z.number().int(),
     bytesReceived: z.number().int(),
   }),
-  errors: z.record(z.enum(ERROR_CLASSES), z.number().int()),
+  errors: z.object({
+    transport: z.number().int(),
+    timeout: z.number().int(),
+    http_status: z.number().int(),
+    jsonrpc: z.number().int(),
+    session_lost: z.number().int(),
+    task_lost: z.number().int(),
+    task_failed: z.number().int(),
+    handle_rejected: z.number().int(),
+    invalid_response: z.number().int().optional(),
+  }),
+  /**
+   * Why errors happened, per class: a short cause (an HTTP status, a transport error code, what was
+   * wrong with an answer) and how often; at most 20 causes per class. Absent in older results.
+   */
+  errorCauses: z.record(z.string(), z.record(z.string(), z.number().int())).optional(),
+  /**
+   * The clients' back-off after failed exchanges: how many waits and their total (ms), summed over
+   * clients. Never part of any latency. Absent in results written before it was recorded.
+   */
+  backoff: z.object({ count: z.number().int(), totalMs: z.number() }).optional(),
   lifecycle: z.object({
     sessionsLost: z.number().int(),
     reinitialisations: z.number().int(),

@@ -23,6 +23,8 @@ const build = () =>
 
 type Lifecycle = EngineResult['lifecycle'];
 
+const MAX_CAUSES = 20;
+
 export class Recorder {
   readonly histograms = new Map<string, hdr.Histogram>();
   readonly errors: Record<ErrorClass, number> = emptyErrors();
@@ -37,6 +39,10 @@ export class Recorder {
     bytesReceived: 0,
   };
   readonly lifecycle: Lifecycle = emptyLifecycle();
+  /** why errors happened, per class (at most MAX_CAUSES causes each): filled on the error path only */
+  readonly errorCauses: Partial<Record<ErrorClass, Record<string, number>>> = {};
+  /** the clients' back-off waits: how many, and their total in ms (never inside a latency) */
+  readonly backoff = { count: 0, totalMs: 0 };
   readonly perReplica: Record<string, number> = {};
   readonly timeseries: TimeseriesPoint[] = [];
   private second = build();
@@ -128,11 +134,29 @@ export class Recorder {
     this.counts.ok++;
   }
 
-  error(kind: ErrorClass, nowNs: bigint): void {
+  error(kind: ErrorClass, nowNs: bigint, cause?: string): void {
     this.roll(nowNs);
     this.errors[kind]++;
     this.counts.errors++;
     this.secondPoint.errors++;
+    if (cause !== undefined) this.cause(kind, cause);
+  }
+
+  /** Counts a cause of an error of class `kind` (at most MAX_CAUSES distinct ones; the rest as "other"). */
+  cause(kind: ErrorClass, cause: string, n = 1): void {
+    let causes = this.errorCauses[kind];
+    if (!causes) {
+      causes = {};
+      this.errorCauses[kind] = causes;
+    }
+    const key = cause in causes || Object.keys(causes).length < MAX_CAUSES ? cause : 'other';
+    causes[key] = (causes[key] ?? 0) + n;
+  }
+
+  /** A client waited `ms` before its next exchange. */
+  backedOff(ms: number): void {
+    this.backoff.count++;
+    this.backoff.totalMs += ms;
   }
 
   turn(us: number): void {

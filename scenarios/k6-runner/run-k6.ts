@@ -179,6 +179,7 @@ const WANTED = new Set([
   'mcpbench_err',
   'mcpbench_event',
   'mcpbench_turn',
+  'mcpbench_backoff',
   'data_sent',
   'data_received',
   'dropped_iterations',
@@ -251,6 +252,9 @@ export async function foldK6Output(
       case 'mcpbench_turn':
         recorder.turn(value * 1000);
         break;
+      case 'mcpbench_backoff':
+        recorder.backedOff(value);
+        break;
       case 'data_sent':
         bytesSent += value;
         break;
@@ -297,6 +301,7 @@ export async function foldK6Output(
     histograms,
     counts: recorder.counts,
     errors: recorder.errors,
+    backoff: { count: recorder.backoff.count, totalMs: Math.round(recorder.backoff.totalMs) },
     lifecycle: recorder.lifecycle,
     perReplica: recorder.perReplica,
     timeseries,

@@ -9,16 +9,19 @@
  *   (`ok`, an error class, or `none` when the exchange was neither counted ok nor failed);
  * - `mcpbench_err` (Counter): exchanges that got no response, tag `class` = transport | timeout;
  * - `mcpbench_event` (Counter): life-cycle events, tag `event` (sessions, sessionsLost, tasksStarted...);
- * - `mcpbench_turn` (Trend, ms): one agent turn (discovery + its calls, no think time).
+ * - `mcpbench_turn` (Trend, ms): one agent turn (discovery + its calls, no think time, no back-off);
+ * - `mcpbench_backoff` (Trend, ms): one back-off wait after a failed exchange (never in a latency).
  */
 
 import { sleep } from 'k6';
 import http from 'k6/http';
 import { Counter, Trend } from 'k6/metrics';
+import { BACKOFF_CLASSES, BackoffState } from '../../models/backoff.ts';
 import { ListCache } from '../../models/list-cache.ts';
 import { createRng, intBetween, pick, weighted } from '../../models/prng.ts';
 import {
   type ClientIdentity,
+  decideProtocol,
   LEGACY,
   legacyDelete,
   legacyInitialize,
@@ -26,9 +29,14 @@ import {
   legacyRequest,
   MODERN,
   modernRequest,
+  notificationProblem,
+  type ProbeAnswer,
   type ProtocolVersion,
   parseRpcBody,
+  probeDiscover,
+  probeInitialize,
   REPLICA_HEADER,
+  readRpcAnswer,
   type WireRequest,
 } from '../../models/protocol.ts';
 import {
@@ -44,6 +52,7 @@ const reqTrend = new Trend('mcpbench_req', true);
 const errCounter = new Counter('mcpbench_err');
 const eventCounter = new Counter('mcpbench_event');
 const turnTrend = new Trend('mcpbench_turn', true);
+const backoffTrend = new Trend('mcpbench_backoff', true);
 
 export const LONG_OPERATION = 'tools/call long_operation';
 
@@ -52,6 +61,7 @@ type Outcome =
   | 'none'
   | 'jsonrpc'
   | 'http_status'
+  | 'invalid_response'
   | 'session_lost'
   | 'task_lost'
   | 'task_failed'
@@ -262,7 +272,6 @@ export class McpClient {
   private sessionId: string | undefined;
   private nextId = 1;
   private pending: { rpc: string; ms: number; replica: string } | undefined;
-  private backoffMs = 0;
 
   constructor(
     readonly url: string,
@@ -270,6 +279,8 @@ export class McpClient {
     readonly identity: ClientIdentity,
     private readonly timeoutMs: number,
     private readonly tasks: boolean,
+    /** the agent's back-off (scenarios/models/backoff.ts), kept across its sessions */
+    readonly backoff: BackoffState = new BackoffState(),
   ) {}
 
   get legacy(): boolean {
@@ -288,9 +299,16 @@ export class McpClient {
     reqTrend.add(p.ms, { rpc: p.rpc, replica: p.replica, outcome });
   }
 
-  private failed(): void {
-    this.backoffMs = Math.min(1_000, this.backoffMs ? this.backoffMs * 2 : 100);
-    sleep(this.backoffMs / 1_000);
+  /** A failed exchange of class `kind`: its sample is settled, then (for the classes that call for it) the client backs off. */
+  private failed(kind: string, backOff = BACKOFF_CLASSES.has(kind)): void {
+    this.settle(kind as Outcome);
+    if (!backOff) return;
+    const delay = this.backoff.failed();
+    const from = Date.now();
+    sleep(delay / 1_000);
+    const slept = Date.now() - from;
+    this.backoff.waited(slept);
+    backoffTrend.add(slept);
   }
 
   exchange(req: WireRequest): Exchange | { failure: 'transport' | 'timeout' } {
@@ -303,7 +321,7 @@ export class McpClient {
     const lost = noResponseClass(res);
     if (lost) {
       errCounter.add(1, { class: lost, rpc: req.rpcMethod });
-      this.failed();
+      this.failed(lost);
       return { failure: lost };
     }
     const t = res.timings;
@@ -328,18 +346,33 @@ export class McpClient {
       this.settle(r.ok ? 'ok' : r.failure ? (r.failure as Outcome) : 'jsonrpc');
       return r.ok;
     }
-    const init = this.exchange(legacyInitialize(this.nextId++, this.identity));
+    const id = this.nextId++;
+    const init = this.exchange(legacyInitialize(id, this.identity));
     if ('failure' in init) return false;
-    if (init.status !== 200) {
-      this.settle('http_status');
+    if (init.status < 200 || init.status >= 300) {
+      this.failed('http_status');
+      return false;
+    }
+    const answer = readRpcAnswer(init.contentType, init.text, id);
+    if (answer.kind === 'invalid' || (answer.kind === 'result' && answer.result.protocolVersion !== LEGACY)) {
+      this.failed('invalid_response');
+      return false;
+    }
+    if (answer.kind === 'error') {
+      // Refused: the client cannot start, and trying again at once would be a retry storm.
+      this.failed('jsonrpc', true);
       return false;
     }
     this.settle('ok');
     this.sessionId = init.sessionId ?? '';
     const done = this.exchange(legacyInitialized(this.sessionId));
     if ('failure' in done) return false;
-    if (done.status >= 300) {
-      this.settle('http_status');
+    if (done.status < 200 || done.status >= 300) {
+      this.failed('http_status');
+      return false;
+    }
+    if (notificationProblem(done.status, done.text)) {
+      this.failed('invalid_response');
       return false;
     }
     this.settle('ok');
@@ -365,11 +398,9 @@ export class McpClient {
       this.sessionId = undefined;
       return { ok: false, status: 404, failure: 'session_lost' };
     }
-    if (res.status >= 500) this.failed();
-    else this.backoffMs = 0;
     if (res.status < 200 || res.status >= 300) {
       const body = parseRpcBody(res.contentType, res.text, undefined);
-      this.settle('http_status');
+      this.failed('http_status');
       return {
         ok: false,
         status: res.status,
@@ -377,13 +408,14 @@ export class McpClient {
         failure: 'http_status',
       };
     }
-    const body = parseRpcBody(res.contentType, res.text, id);
-    if (!body) {
-      this.settle('http_status');
-      return { ok: false, status: res.status, failure: 'http_status' };
+    const answer = readRpcAnswer(res.contentType, res.text, id);
+    if (answer.kind === 'invalid') {
+      this.failed('invalid_response');
+      return { ok: false, status: res.status, failure: 'invalid_response' };
     }
-    if (body.error) return { ok: false, status: res.status, error: body.error as RpcOutcome['error'] };
-    return { ok: true, status: res.status, result: (body.result ?? {}) as Record<string, unknown> };
+    this.backoff.succeeded();
+    if (answer.kind === 'error') return { ok: false, status: res.status, error: answer.error };
+    return { ok: true, status: res.status, result: answer.result };
   }
 
   /** Legacy: DELETE the session. */
@@ -391,7 +423,9 @@ export class McpClient {
     if (this.legacy && this.sessionId) {
       const res = this.exchange(legacyDelete(this.sessionId));
       if (!('failure' in res)) {
-        this.settle(res.status < 300 || res.status === 404 || res.status === 405 ? 'ok' : 'http_status');
+        if ((res.status >= 200 && res.status < 300) || res.status === 404 || res.status === 405)
+          this.settle('ok');
+        else this.failed('http_status');
       }
     }
     this.sessionId = undefined;
@@ -543,11 +577,13 @@ export function runSession(client: McpClient, ctx: AgentContext): void {
   for (let turn = 0; turn < scenario.turnsPerSession && !ctx.stopping(); turn++) {
     if (turn > 0 && scenario.thinkTimeMs > 0) sleep(scenario.thinkTimeMs / 1_000);
     const start = Date.now();
+    const backedOffMs = client.backoff.totalMs;
     discover(client, ctx, turn === 0);
     const calls = intBetween(ctx.rng, scenario.callsPerTurn[0], scenario.callsPerTurn[1]);
     for (let i = 0; i < calls && !ctx.stopping(); i++)
       runAction(weighted(ctx.rng, scenario.mix).action, client, ctx);
-    turnTrend.add(Date.now() - start);
+    // Back-off waits are recorded on their own (mcpbench_backoff), never as part of the turn.
+    turnTrend.add(Date.now() - start - (client.backoff.totalMs - backedOffMs));
   }
   client.close();
 }
@@ -556,24 +592,43 @@ export function runSession(client: McpClient, ctx: AgentContext): void {
 // Script glue: setup() + the VU iteration, shared by every scenarios/k6/<name>.ts
 // ---------------------------------------------------------------------------------------------
 
-/** auto: a 2026-07-28 `server/discover` that succeeds means modern; anything else means 2025-11-25. */
-export function detectProtocol(url: string, timeoutMs: number): ProtocolVersion {
-  const req = modernRequest(
-    1,
-    { name: 'mcpbench', version: '0.1.0', agentId: 'probe' },
-    'server/discover',
-    {},
-  );
-  const res = http.request('POST', url, req.body ?? null, {
+function probe(url: string, req: WireRequest, timeoutMs: number): ProbeAnswer & { sessionId?: string } {
+  const res = http.request(req.method, url, req.body ?? null, {
     headers: req.headers,
     timeout: timeoutMs,
     responseType: 'text',
     tags: { mcpbench: 'probe' },
   });
-  if (res.status === 0) fail(`cannot reach ${url}: ${res.error}`);
-  const body = parseRpcBody(header(res, 'content-type'), typeof res.body === 'string' ? res.body : '', 1);
-  const versions = (body?.result as { supportedVersions?: unknown } | undefined)?.supportedVersions;
-  return res.status === 200 && Array.isArray(versions) && versions.includes(MODERN) ? MODERN : LEGACY;
+  if (res.status === 0) return { error: String(res.error || 'no answer') };
+  return {
+    status: res.status,
+    contentType: header(res, 'content-type'),
+    text: typeof res.body === 'string' ? res.body : '',
+    sessionId: header(res, 'mcp-session-id') || undefined,
+  };
+}
+
+/**
+ * auto: the built-in engine's decision (`decideProtocol`): a `server/discover` listing 2026-07-28
+ * means modern, else an `initialize` answered with 2025-11-25 means legacy (its session is closed
+ * again), else the run stops in setup naming both answers.
+ */
+export function detectProtocol(
+  url: string,
+  timeoutMs: number,
+): { protocol: ProtocolVersion; reason: string } {
+  const discover = probe(url, probeDiscover(), timeoutMs);
+  let decision = decideProtocol(discover);
+  if ('next' in decision) {
+    const init = probe(url, probeInitialize(), timeoutMs);
+    decision = decideProtocol(discover, init);
+    if ('sessionId' in init && init.sessionId) probe(url, legacyDelete(init.sessionId), timeoutMs);
+  }
+  if ('next' in decision || decision.protocol === null)
+    return fail(
+      `MCPBENCH_PROTOCOL=auto: ${url}: ${'next' in decision ? decision.discover : decision.reason}`,
+    );
+  return { protocol: decision.protocol, reason: decision.reason };
 }
 
 export interface SetupData {
@@ -583,8 +638,12 @@ export interface SetupData {
 }
 
 export function setupRun(config: RunConfig): SetupData {
-  const protocol =
-    config.protocol === 'auto' ? detectProtocol(config.url, config.timeoutMs) : config.protocol;
+  let protocol: ProtocolVersion;
+  if (config.protocol === 'auto') {
+    const detected = detectProtocol(config.url, config.timeoutMs);
+    protocol = detected.protocol;
+    console.log(`mcpbench protocol ${protocol} detected: ${detected.reason}`);
+  } else protocol = config.protocol;
   const startedAtMs = Date.now();
   // Read by scenarios/k6-runner to align the run's time axis (k6 prints it on stderr).
   console.log(`mcpbench-start protocol=${protocol} startedAtMs=${startedAtMs}`);
@@ -594,6 +653,8 @@ export function setupRun(config: RunConfig): SetupData {
 interface VuState {
   rng: () => number;
   cache: ListCache;
+  /** a closed-model VU is one agent: its back-off carries over from one session to the next */
+  backoff: BackoffState;
   client: McpClient | undefined;
   sessions: number;
 }
@@ -606,6 +667,7 @@ export function iterate(config: RunConfig, scenario: ScenarioDefinition, data: S
     vu = {
       rng: createRng(config.seed * 7919 + (__VU - 1)),
       cache: new ListCache(),
+      backoff: new BackoffState(),
       client: undefined,
       sessions: 0,
     };
@@ -627,6 +689,8 @@ export function iterate(config: RunConfig, scenario: ScenarioDefinition, data: S
       },
       config.timeoutMs,
       tasks,
+      // An open-model arrival is a new agent with a back-off of its own.
+      config.model === 'closed' ? state.backoff : new BackoffState(),
     );
   const endsAt =
     data.startedAtMs +
