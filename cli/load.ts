@@ -130,9 +130,11 @@ export function registerLoadCommand(program: Command): void {
 An answer counts as a success only when it is the JSON-RPC response to its request (JSON or an event
 stream; a notification: 202 with no body); a 2xx that is not is an invalid_response error.
 
-Exit codes: 0 the load ran (whatever its error rate); 1 no request succeeded (the summary says why);
-2 a usage error, or --protocol auto found that the server speaks neither protocol (before any load);
-130 interrupted.`,
+Exit codes:
+  0    the load ran (whatever its error rate)
+  1    no request succeeded (the summary says why)
+  2    usage or input error, or --protocol auto found that the server speaks neither protocol (before any load)
+  130  interrupted (Ctrl-C)`,
     )
     .action(async (opts: Record<string, unknown>) => {
       if (opts.rate !== undefined && opts.agents !== undefined)

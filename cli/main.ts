@@ -29,6 +29,8 @@ registerReportCommand(program);
 registerCompareCommand(program);
 registerServeCommand(program);
 registerClusterCommand(program);
-for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP);
+// `load` lists its own exit codes (1 there means no request succeeded).
+for (const command of program.commands)
+  if (command.name() !== 'load') command.addHelpText('after', EXIT_CODES_HELP);
 
 await program.parseAsync(process.argv);
