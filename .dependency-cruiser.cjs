@@ -1,12 +1,11 @@
 /**
  * Import boundaries of mcpbench: data flows one way,
- *   config → cluster → engine → raw results → analysis → reports,
- * and each folder may import only what lies upstream of it. `npm run lint:boundaries` checks them;
- * `.ci/run` runs it. Known violations that the layout has not shed yet are listed in
- * .dependency-cruiser-known-violations.json: a new one fails, a fixed one drops out of the list
- * (`npm run lint:boundaries:baseline` rewrites it; it should only ever shrink).
+ *   config → cluster → engine → raw results (rundir/) → analysis → reports,
+ * and each folder may import only what lies upstream of it; util/ (generic helpers) and rundir/ (the
+ * run-directory format) sit below everything. `npm run lint:boundaries` checks them (part of
+ * `npm run lint`, which .ci/run runs): a cycle or an import against the flow fails.
  */
-const HARNESS = '^(scenarios|cluster|experiments|analysis|cli|bench|test)/';
+const HARNESS = '^(scenarios|cluster|experiments|analysis|rundir|util|cli|bench|test)/';
 /** Tests may start real servers, Redis and engines from anywhere: the layering is about production code. */
 const TEST = '(\\.test\\.ts$|^test/|fixtures\\.ts$)';
 
@@ -58,9 +57,24 @@ module.exports = {
       to: { path: '^(cluster|scenarios|experiments|cli|bench)/' },
     },
     {
+      name: 'rundir-is-a-format-not-a-program',
+      severity: 'error',
+      comment:
+        'rundir/ is the run-directory format the runner writes and analysis reads; it depends on util/ only.',
+      from: { path: '^rundir/', pathNot: TEST },
+      to: { path: '^(servers|scenarios|cluster|experiments|analysis|cli|bench)/' },
+    },
+    {
+      name: 'util-depends-on-nothing',
+      severity: 'error',
+      comment: 'util/ holds generic helpers (processes, files, PATH, random numbers): no project imports.',
+      from: { path: '^util/', pathNot: TEST },
+      to: { path: '^(servers|scenarios|cluster|experiments|analysis|cli|bench|rundir)/' },
+    },
+    {
       name: 'nothing-imports-the-cli-or-benchmarks',
       severity: 'error',
-      from: { path: '^(servers|scenarios|cluster|experiments|analysis)/' },
+      from: { path: '^(servers|scenarios|cluster|experiments|analysis|rundir|util)/' },
       to: { path: '^(cli|bench)/' },
     },
     {

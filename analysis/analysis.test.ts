@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../scenarios/models/prng.ts';
+import { createRng } from '../util/prng.ts';
 import { writeRun } from './fixtures.js';
 import { analyseRun } from './index.js';
 import { bootstrapDiff, mergeHistograms } from './stats.js';

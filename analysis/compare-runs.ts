@@ -3,7 +3,7 @@ import { type LoadedRun, loadRun } from './load-run.js';
 import { summariseLoaded } from './summarise.js';
 
 /** Two runs that cannot honestly be compared: the CLI exits 2 with this message. */
-export class CompareRefused extends Error {}
+class CompareRefused extends Error {}
 
 export interface CompareRunOptions extends CompareOptions {
   /** compare a side whose status is not `complete` (interrupted, failed, died, running) anyway */

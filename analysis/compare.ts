@@ -1,5 +1,5 @@
 import { mean } from 'simple-statistics';
-import { type EnvironmentFingerprint, fingerprintDifferences } from '../experiments/fingerprint.js';
+import { type EnvironmentFingerprint, fingerprintDifferences } from '../rundir/fingerprint.js';
 import { holm, trialTest } from './significance.js';
 import type { RunSummary } from './summarise.js';
 import { fmt } from './verdict.js';
@@ -13,14 +13,14 @@ import { fmt } from './verdict.js';
  * larger than the threshold; only regressions fail CI.
  */
 
-export interface MetricInfo {
+interface MetricInfo {
   label: string;
   unit: 'µs' | 'ms' | 'share' | 'count' | 'per s' | 'ratio';
   betterWhen: 'lower' | 'higher';
 }
 
 /** Every metric summarise records per trial, with its direction. Unknown metrics are skipped, not guessed. */
-export const COMPARE_METRICS: Record<string, MetricInfo> = {
+const COMPARE_METRICS: Record<string, MetricInfo> = {
   p50Us: { label: 'request p50', unit: 'µs', betterWhen: 'lower' },
   p99Us: { label: 'request p99', unit: 'µs', betterWhen: 'lower' },
   turnMeanUs: { label: 'turn mean', unit: 'µs', betterWhen: 'lower' },
@@ -38,7 +38,7 @@ export const COMPARE_METRICS: Record<string, MetricInfo> = {
   loadSpreadCv: { label: 'load spread CV', unit: 'ratio', betterWhen: 'lower' },
 };
 
-export type Verdict = 'better' | 'worse' | 'no significant change' | 'not tested';
+type Verdict = 'better' | 'worse' | 'no significant change' | 'not tested';
 
 export interface MetricChange {
   experimentId: string;
@@ -233,7 +233,7 @@ export function formatPercent(x: number): string {
 }
 
 /** A metric value in its unit, for tables. */
-export function formatValue(unit: MetricInfo['unit'], x: number): string {
+function formatValue(unit: MetricInfo['unit'], x: number): string {
   switch (unit) {
     case 'µs':
       return fmt.ms(x);

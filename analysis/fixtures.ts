@@ -2,9 +2,9 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
-import { writeFileAtomic, writeJsonAtomic } from '../experiments/atomic-write.js';
-import { RUN_FILES, type RunManifest, trialDir } from '../experiments/run-dir.js';
-import { type EngineResult, emptyLifecycle } from '../scenarios/engine/raw-result.js';
+import { RUN_FILES, type RunManifest, trialDir } from '../rundir/layout.js';
+import { type EngineResult, emptyLifecycle } from '../rundir/raw-result.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 
 /**
  * Builds real run directories (real HDR histograms of known samples) for analysis tests and the
@@ -34,7 +34,7 @@ function histogram(values: number[]): string {
   return encoded;
 }
 
-export function engineResult(t: TrialSpec): EngineResult {
+function engineResult(t: TrialSpec): EngineResult {
   const requests = t.samples.length;
   const errors = {
     transport: 0,

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../experiments/atomic-write.js';
-import { RUN_FILES } from '../experiments/run-dir.js';
+import { RUN_FILES } from '../rundir/layout.js';
+import { parseThresholds } from '../rundir/threshold-spec.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import { thresholdsJunit } from './junit.js';
 import { loadRun } from './load-run.js';
 import { renderHtml } from './report-html.js';
 import { renderMarkdown } from './report-md.js';
 import { type RunSummary, summariseLoaded } from './summarise.js';
-import { describeThresholdResult, evaluateThresholds, parseThresholds } from './thresholds.js';
+import { describeThresholdResult, evaluateThresholds } from './thresholds.js';
 
 export interface AnalysisResult {
   summaryPath: string;

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseJsonFile } from '../experiments/file-errors.js';
 import {
   InterruptedTrialSchema,
   type ReplicaSample,
@@ -11,9 +10,10 @@ import {
   RunManifestSchema,
   type TrialEvent,
   TrialEventSchema,
-} from '../experiments/run-dir.js';
-import { runProcessLiveness } from '../experiments/run-process.js';
-import { type EngineResult, EngineResultSchema } from '../scenarios/engine/raw-result.js';
+} from '../rundir/layout.js';
+import { type EngineResult, EngineResultSchema } from '../rundir/raw-result.js';
+import { runProcessLiveness } from '../rundir/run-process.js';
+import { parseJsonFile } from '../util/file-errors.js';
 
 /** One trial as written by the runner, validated; analysis reads nothing else. */
 export interface Trial {
@@ -46,7 +46,7 @@ export interface LoadedRun {
 }
 
 /** Raised when a run directory holds no raw results at all: nothing to summarise, report or compare. */
-export class NoRawResults extends Error {}
+class NoRawResults extends Error {}
 
 async function jsonl<T>(path: string, parse: (v: unknown) => T, problems: string[]): Promise<T[]> {
   let text: string;

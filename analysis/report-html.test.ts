@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../scenarios/models/prng.ts';
 import { provideChromium } from '../test/chromium.ts';
+import { createRng } from '../util/prng.ts';
 import { writeRun } from './fixtures.js';
 import { analyseRun } from './index.js';
 

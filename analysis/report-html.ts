@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { HISTOGRAM_KEYS } from '../scenarios/engine/raw-result.js';
+import { HISTOGRAM_KEYS } from '../rundir/raw-result.js';
 import type { LoadedRun } from './load-run.js';
 import { renderMarkdown } from './report-md.js';
 import { mergeHistograms } from './stats.js';

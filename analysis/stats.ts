@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import { mean, quantileSorted } from 'simple-statistics';
-import { createRng } from '../scenarios/models/prng.ts';
+import { createRng } from '../util/prng.ts';
 
 /** Exact merge of HDR histograms (counts per bucket add up): percentiles of the merge, never averages of percentiles. */
 export function mergeHistograms(encoded: Array<string | undefined>): hdr.Histogram {

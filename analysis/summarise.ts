@@ -1,5 +1,5 @@
 import type * as hdr from 'hdr-histogram-js';
-import { type EngineResult, ERROR_CLASSES, HISTOGRAM_KEYS } from '../scenarios/engine/raw-result.js';
+import { type EngineResult, ERROR_CLASSES, HISTOGRAM_KEYS, requestLatencyKey } from '../rundir/raw-result.js';
 import { type LoadedRun, type Trial, trialsByGroup } from './load-run.js';
 import { bootstrapDiff, type Interval, mergeHistograms, spread } from './stats.js';
 import type { ThresholdResult } from './thresholds.js';
@@ -9,7 +9,7 @@ import type { ThresholdResult } from './thresholds.js';
  * histograms), their trial-to-trial spread, and every legacy-vs-rc difference with a 95% interval.
  */
 
-export interface Percentiles {
+interface Percentiles {
   count: number;
   p50Us: number;
   p90Us: number;
@@ -105,11 +105,6 @@ function percentiles(h: hdr.Histogram): Percentiles {
 function merged(trials: Trial[], key: string): hdr.Histogram | null {
   const encoded = trials.map((t) => t.engine.histograms[key]).filter((e): e is string => Boolean(e));
   return encoded.length ? mergeHistograms(encoded) : null;
-}
-
-/** The request-latency histogram of a trial: corrected for coordinated omission in open-model runs. */
-export function latencyKey(t: Trial): string {
-  return t.engine.load.model === 'open' ? HISTOGRAM_KEYS.requestCorrected : HISTOGRAM_KEYS.request;
 }
 
 function windowOf(t: Trial, name: string): { startMs: number; endMs: number } | null {
@@ -215,7 +210,7 @@ function summariseGroup(trials: Trial[]): VariantSummary {
   const errors: Record<string, number> = {};
   for (const c of ERROR_CLASSES) errors[c] = sum((e) => e.errors[c] ?? 0);
   const errorCount = Object.values(errors).reduce((s, n) => s + n, 0);
-  const latencyHist = mergeHistograms(trials.map((t) => t.engine.histograms[latencyKey(t)]));
+  const latencyHist = mergeHistograms(trials.map((t) => t.engine.histograms[requestLatencyKey(t.engine)]));
   const methodKeys = [
     ...new Set(
       trials.flatMap((t) => Object.keys(t.engine.histograms).filter((k) => k.startsWith('method:'))),
@@ -252,7 +247,7 @@ function summariseGroup(trials: Trial[]): VariantSummary {
   const disruptions = isDisruption ? trials.map(disruption) : [];
   const scalings = isHpa ? trials.map(scaling) : [];
   for (const [i, t] of trials.entries()) {
-    const h = mergeHistograms([t.engine.histograms[latencyKey(t)]]);
+    const h = mergeHistograms([t.engine.histograms[requestLatencyKey(t.engine)]]);
     push('p50Us', h.getValueAtPercentile(50));
     push('p99Us', h.getValueAtPercentile(99));
     h.destroy();

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { writeJsonAtomic } from '../experiments/atomic-write.js';
 import { buildRunConfig, ConfigError } from '../experiments/config.js';
+import { parseThreshold, parseThresholds } from '../rundir/threshold-spec.js';
+import { writeJsonAtomic } from '../util/atomic-write.js';
 import { writeRun } from './fixtures.js';
 import { analyseRun } from './index.js';
 import { loadRun } from './load-run.js';
-import { evaluateThresholds, parseThreshold, parseThresholds } from './thresholds.js';
+import { evaluateThresholds } from './thresholds.js';
 
 const cli = fileURLToPath(new URL('../bin/mcpbench.js', import.meta.url));
 

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type TrialSpec, writeRun } from '../analysis/fixtures.js';
 import { analyseRun } from '../analysis/index.js';
-import { createRng } from '../scenarios/models/prng.ts';
+import { createRng } from '../util/prng.ts';
 
 /**
  * Analysis cost is proportional to histogram buckets, not to requests: a run directory holding

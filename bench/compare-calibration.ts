@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type CompareResult, formatPercent } from '../analysis/compare.js';
 import { compareRunDirs } from '../analysis/compare-runs.js';
-import { writeJsonAtomic } from '../experiments/atomic-write.js';
 import { parsePercent } from '../experiments/values.js';
+import { writeJsonAtomic } from '../util/atomic-write.js';
 
 /**
  * How far `mcpbench compare` can be trusted, measured rather than assumed:

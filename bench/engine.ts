@@ -8,14 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
-import { orphanGuarded } from '../cluster/local/orphan-guard.js';
 import { type ServerProcess, startServerProcess } from '../cluster/local/server-process.js';
-import { writeJsonAtomic } from '../experiments/atomic-write.js';
+import type { EngineResult } from '../rundir/raw-result.js';
 import { type EngineOptions, runEngine } from '../scenarios/engine/engine.js';
-import type { EngineResult } from '../scenarios/engine/raw-result.js';
 import { K6_INSTALL_HINT, k6Args, k6Binary, startK6 } from '../scenarios/k6-runner/run-k6.js';
 import { MODERN } from '../scenarios/models/protocol.ts';
 import type { ServerMetricsSnapshot } from '../servers/common/http-shell.js';
+import { writeJsonAtomic } from '../util/atomic-write.js';
+import { orphanGuarded } from '../util/orphan-guard.js';
 import { measureFloor } from './raw-floor.js';
 import { benchToolCall } from './tool-call.js';
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { formatPercent, headline, renderCompareMarkdown } from '../analysis/compare.js';
 import { compareRunDirs } from '../analysis/compare-runs.js';
 import { compareJunit } from '../analysis/junit.js';
-import { FileError, fileWriteProblem, writeOutputFile } from '../experiments/file-errors.js';
+import { FileError, fileWriteProblem, writeOutputFile } from '../util/file-errors.js';
 import { percent, text } from './flags.js';
 
 /** `mcpbench compare BASELINE CANDIDATE`: exit 1 only on a significant regression beyond the threshold. */

@@ -7,7 +7,7 @@ import { MIN_LOAD_DURATION_MS, parseDuration, parsePercent, ValueError } from '.
  * exit 1 by default, the code reserved for a regression; `useExitCodes` makes them exit 2.
  */
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 export const EXIT_CODES_HELP = `
 Exit codes:

@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import * as hdr from 'hdr-histogram-js';
-import { FileError, fileWriteProblem, writeOutputFile } from '../experiments/file-errors.js';
+import type { EngineResult } from '../rundir/raw-result.js';
 import { ProtocolDetectionError, startEngine } from '../scenarios/engine/engine.js';
-import type { EngineResult } from '../scenarios/engine/raw-result.js';
 import { SCENARIOS } from '../scenarios/models/scenarios.ts';
+import { FileError, fileWriteProblem, writeOutputFile } from '../util/file-errors.js';
 import { duration, text } from './flags.js';
 
 function positive(flag: string, integer = true) {
@@ -32,7 +32,7 @@ function jsonObject(value: string): Record<string, unknown> {
 const fmtMs = (us: number) => (us / 1000).toFixed(2).padStart(9);
 
 /** Per-method latency and the errors by class, as a plain-text table. */
-export function describeResult(r: EngineResult): string {
+function describeResult(r: EngineResult): string {
   const lines: string[] = [];
   lines.push(
     `${r.target.url} (${r.target.protocol}), scenario ${r.scenario}, ${(r.durationMs / 1000).toFixed(1)} s`,

@@ -1,15 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseThresholds } from '../analysis/thresholds.js';
 import { VARIANT_NAMES, type VariantName } from '../cluster/provider.js';
+import { parseThresholds } from '../rundir/threshold-spec.js';
+import { describeFileError } from '../util/file-errors.js';
 import {
   DEFAULT_EXPERIMENTS,
   EXPERIMENT_NAMES,
   type ExperimentDefinition,
   type ExperimentName,
 } from './definitions.js';
-import { describeFileError } from './file-errors.js';
 import { MIN_LOAD_DURATION_MS, parseDuration } from './values.js';
 
 /**
@@ -23,7 +23,7 @@ import { MIN_LOAD_DURATION_MS, parseDuration } from './values.js';
  * with a hint ("write 30s or 30ms"), in YAML as on the command line: it is ambiguous, and reading it
  * as milliseconds turned `duration: 5` into a 5 ms run.
  */
-export const durationSchema = (minMs = 1) =>
+const durationSchema = (minMs = 1) =>
   z.unknown().transform((value, ctx) => {
     try {
       return parseDuration(value, { minMs });
@@ -33,7 +33,7 @@ export const durationSchema = (minMs = 1) =>
     }
   });
 /** A run's or an experiment's duration: at least 1 s. */
-export const DurationSchema = durationSchema(MIN_LOAD_DURATION_MS);
+const DurationSchema = durationSchema(MIN_LOAD_DURATION_MS);
 
 const StageSchema = z.strictObject({ duration: durationSchema(1), target: z.number().min(0) });
 
@@ -109,7 +109,7 @@ const csv = <T extends string>(allowed: readonly T[], what: string) =>
     })
     .transform((list) => list as T[]);
 
-export const RunConfigSchema = z.strictObject({
+const RunConfigSchema = z.strictObject({
   cluster: z.enum(['local', 'kind', 'kube']).default('local'),
   /** kubeconfig context for --cluster kube */
   context: z.string().trim().min(1, 'needs a value, got an empty string').optional(),
@@ -146,12 +146,11 @@ export const RunConfigSchema = z.strictObject({
     }),
 });
 export type RunConfig = z.output<typeof RunConfigSchema>;
-export type RunConfigInput = z.input<typeof RunConfigSchema>;
 
 export class ConfigError extends Error {}
 
 /** Formats zod issues as `field.path: message` lines, prefixed with where the value came from. */
-export function describeIssues(error: z.ZodError, source: string): string {
+function describeIssues(error: z.ZodError, source: string): string {
   return error.issues
     .map((issue) => {
       const path = issue.path.length ? issue.path.join('.') : '(top level)';

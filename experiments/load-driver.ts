@@ -1,5 +1,5 @@
+import type { EngineResult } from '../rundir/raw-result.js';
 import { type EngineProgress, startEngine } from '../scenarios/engine/engine.js';
-import type { EngineResult } from '../scenarios/engine/raw-result.js';
 import type { LoadSpec } from './definitions.js';
 
 /** What the runner needs from a load generator, whichever engine it is. */

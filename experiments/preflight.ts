@@ -1,12 +1,12 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { parseThresholds, plannedMatch, type ThresholdSpec } from '../analysis/thresholds.js';
+import { parseThresholds, plannedMatch, type ThresholdSpec } from '../rundir/threshold-spec.js';
 import { SCENARIOS } from '../scenarios/models/scenarios.js';
 import { serverConfigEnvKeys, serverConfigProblems } from '../servers/common/config.js';
+import { runDirProblem } from '../util/file-errors.js';
 import { type RunConfig, variantsFor } from './config.js';
 import { type ExperimentDefinition, experimentId } from './definitions.js';
-import { runDirProblem } from './file-errors.js';
 
 /**
  * Everything a run can be told wrong, checked before anything starts (no replica, proxy, Redis or
@@ -134,7 +134,7 @@ const checkThresholdSelectors: PreflightCheck = ({ config, experiments }) => {
 };
 
 /** The absolute path of `command` (a name looked up in PATH, or a path), or null. */
-export async function findExecutable(command: string): Promise<string | null> {
+async function findExecutable(command: string): Promise<string | null> {
   const candidates = isAbsolute(command)
     ? [command]
     : (process.env.PATH ?? '')

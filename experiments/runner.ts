@@ -2,8 +2,12 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterProvider, VariantHandle, VariantName } from '../cluster/provider.js';
-import type { EngineResult } from '../scenarios/engine/raw-result.js';
-import { writeFileAtomic, writeJsonAtomic } from './atomic-write.js';
+import { environmentFingerprint } from '../rundir/fingerprint.js';
+import { histogramLog } from '../rundir/hlog.js';
+import { type InterruptedTrial, RUN_FILES, type RunManifest, trialDir } from '../rundir/layout.js';
+import type { EngineResult } from '../rundir/raw-result.js';
+import { currentRunProcess } from '../rundir/run-process.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import type { RunConfig } from './config.js';
 import { variantsFor } from './config.js';
 import {
@@ -12,11 +16,7 @@ import {
   experimentId,
   type TimedAction,
 } from './definitions.js';
-import { environmentFingerprint } from './fingerprint.js';
-import { histogramLog } from './hlog.js';
 import { type LoadHandle, startLoad } from './load-driver.js';
-import { type InterruptedTrial, RUN_FILES, type RunManifest, trialDir } from './run-dir.js';
-import { currentRunProcess } from './run-process.js';
 import { TrialRecorder } from './trial-recorder.js';
 import { variantSpecFor } from './variant-spec.js';
 

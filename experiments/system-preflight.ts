@@ -17,7 +17,7 @@ export interface SystemNeeds {
 export class SystemPreflightError extends Error {}
 
 /** Whether any experiment × case × variant the run will bring up needs Redis. */
-export function runNeedsRedis(config: RunConfig, experiments: ExperimentDefinition[]): boolean {
+function runNeedsRedis(config: RunConfig, experiments: ExperimentDefinition[]): boolean {
   return experiments.some((def) =>
     def.cases.some((c) =>
       variantsFor(def, config).some((v) => variantSpecFor(def, c, v, { l7: config.l7 }).redis),

@@ -1,5 +1,5 @@
 import type { ClusterEvent, VariantHandle } from '../cluster/provider.js';
-import type { ReplicaSample, TrialEvent } from './run-dir.js';
+import type { ReplicaSample, TrialEvent } from '../rundir/layout.js';
 
 /**
  * Collects everything that happens during one trial on one time axis: cluster events, the

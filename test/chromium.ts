@@ -7,10 +7,10 @@ import {
   isExecutable,
   type ProvisionMode,
   provisionMode,
-} from '../cluster/local/system-provision.js';
+} from '../util/system-provision.js';
 
 /** Where Debian's chromium package puts the browser. */
-export const DEBIAN_CHROMIUM = '/usr/bin/chromium';
+const DEBIAN_CHROMIUM = '/usr/bin/chromium';
 
 export type ChromiumLookup = { path: string; from: string } | { path: null; skip: string };
 

@@ -32,7 +32,7 @@ const VERSIONS = (() => {
   return out;
 })();
 
-export const KIND_NODE_PORTS: Record<VariantName, number> = {
+const KIND_NODE_PORTS: Record<VariantName, number> = {
   'legacy-sticky': 30081,
   'legacy-redis': 30082,
   rc: 30083,

@@ -28,7 +28,7 @@ import { waitFor, watchObjects } from './watch.js';
  * cluster-wide (e.g. installing metrics-server) is the caller's explicit choice (the kind provider).
  */
 
-export type Exposure =
+type Exposure =
   /** Services become NodePorts at fixed ports the caller maps to 127.0.0.1 (kind extraPortMappings). */
   | { mode: 'nodeport'; host: string; nodePorts: Record<VariantName, number> }
   /** Per-connection port-forwards through the API server to a ready pod (any cluster, loopback only). */
@@ -451,7 +451,7 @@ export function objectsFor(spec: VariantSpec, image?: string): K8sObject[] {
  * later, and until then the node's published port accepts and resets (or stalls) connections.
  * Probe /healthz through the very URL the load will use, each attempt bounded, until it answers.
  */
-export async function waitReachable(mcpUrl: string, timeoutMs: number): Promise<void> {
+async function waitReachable(mcpUrl: string, timeoutMs: number): Promise<void> {
   const health = mcpUrl.replace(/\/mcp$/, '/healthz');
   const deadline = Date.now() + timeoutMs;
   let last = '';
@@ -510,7 +510,7 @@ export function cpuMillicores(q: string): number {
   }
 }
 
-export function isNotFound(err: unknown): boolean {
+function isNotFound(err: unknown): boolean {
   const e = err as { code?: number; statusCode?: number; body?: unknown };
   return e?.code === 404 || e?.statusCode === 404;
 }

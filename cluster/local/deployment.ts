@@ -48,9 +48,9 @@ interface Crash {
 
 const CLK_TCK = 100;
 /** How often the controller probes readiness and reconciles (kubelet's probes are 1 s at best). */
-export const RECONCILE_MS = 250;
+const RECONCILE_MS = 250;
 /** CPU sampling interval: the metric window the HPA sees. */
-export const CPU_SAMPLE_MS = 1_000;
+const CPU_SAMPLE_MS = 1_000;
 
 function cpuTicks(pid: number): number | null {
   try {

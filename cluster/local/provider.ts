@@ -234,8 +234,6 @@ class LocalProvider implements ClusterProvider {
   }
 }
 
-export type { LocalProvider };
-
 export function createLocalProvider(
   options: LocalProviderOptions = {},
 ): ClusterProvider & { pids(): number[] } {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { type AptHost, withInstallLock } from '../../util/system-provision.js';
 import {
   dockerUnavailable,
   OFFLINE_REDIS_IMAGE,
@@ -13,7 +14,6 @@ import {
   resolveRedis,
 } from './redis-provision.js';
 import { startRedis } from './redis-server.js';
-import { type AptHost, withInstallLock } from './system-provision.js';
 
 /**
  * The Redis provision chain: explicit URL, binary, Docker, apt-get, else an error naming every way.

@@ -10,7 +10,7 @@ import {
   type ProvisionMode,
   provisionMode,
   stopDebianService,
-} from './system-provision.js';
+} from '../../util/system-provision.js';
 
 /**
  * Where the embedded cluster (and the tests) get Redis from, in this order:
@@ -31,12 +31,12 @@ export type RedisSource =
   | { kind: 'docker'; image: string };
 
 /** Debian's package installs the server here. */
-export const DEBIAN_REDIS_SERVER = '/usr/bin/redis-server';
+const DEBIAN_REDIS_SERVER = '/usr/bin/redis-server';
 /** The offline build's Redis image (cluster/offline/build.sh step_redis). */
 export const OFFLINE_REDIS_IMAGE = 'mcpbench/redis:dev';
 const REGISTRY_REDIS_IMAGE = 'redis:7-alpine';
 
-export const REDIS_WAYS =
+const REDIS_WAYS =
   'Provide Redis in one of these ways: set REDIS_URL=redis://HOST:PORT (or pass --redis-url, or set redisUrl in the run config); ' +
   'install redis-server (Debian: apt-get install redis-server) or point MCPBENCH_REDIS_SERVER at a redis-server binary; ' +
   'or start a Docker daemon (testcontainers then runs Redis in a container). ' +
@@ -49,7 +49,7 @@ export class RedisUnavailable extends Error {
 }
 
 /** A URL given for Redis, checked; the error names where it came from. */
-export function checkRedisUrl(url: string, from: string): string {
+function checkRedisUrl(url: string, from: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -75,9 +75,7 @@ export interface RedisProbe {
   log: (line: string) => void;
 }
 
-export function defaultRedisProbe(
-  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
-): RedisProbe {
+function defaultRedisProbe(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): RedisProbe {
   return {
     env: process.env,
     mode: provisionMode(),

@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { orphanGuarded } from './orphan-guard.js';
+import { orphanGuarded } from '../../util/orphan-guard.js';
+import { findOnPath } from '../../util/system-provision.js';
 import { freePort } from './ports.js';
 import { type RedisProbe, type RedisSource, resolveOwnedRedis } from './redis-provision.js';
-import { findOnPath } from './system-provision.js';
 
 export interface RedisProcess {
   url: string;

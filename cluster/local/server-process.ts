@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { orphanGuarded } from './orphan-guard.js';
+import { orphanGuarded } from '../../util/orphan-guard.js';
 import { freePort } from './ports.js';
 
-export type ServerKind = 'legacy' | 'rc';
+type ServerKind = 'legacy' | 'rc';
 
 /** Compiled entry point of each server (built by `npm run build`). */
-export function serverEntry(kind: ServerKind): string {
+function serverEntry(kind: ServerKind): string {
   // From dist/ the compiled servers are siblings; from the sources (tests) they are in dist/.
   const fromDist = import.meta.url.includes('/dist/cluster/');
   return fileURLToPath(

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { intBetween, pick, weighted } from '../../util/prng.ts';
 import { ListCache } from '../models/list-cache.ts';
-import { intBetween, pick, weighted } from '../models/prng.ts';
 import type { ActionKind, ScenarioDefinition } from '../models/scenarios.ts';
 import { toolArguments } from '../models/scenarios.ts';
 import type { McpSession, RpcOutcome } from './mcp-session.js';

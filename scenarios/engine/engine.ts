@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import type { EngineResult } from '../../rundir/raw-result.js';
+import { createRng } from '../../util/prng.ts';
 import { BackoffState } from '../models/backoff.ts';
 import { ListCache } from '../models/list-cache.ts';
-import { createRng } from '../models/prng.ts';
 import {
   decideProtocol,
   legacyDelete,
@@ -15,7 +16,6 @@ import {
 import { resolveScenario, type ScenarioDefinition, type ScenarioParams } from '../models/scenarios.ts';
 import { type AgentContext, runAction, runSession } from './agent.js';
 import { McpSession } from './mcp-session.js';
-import type { EngineResult } from './raw-result.js';
 import { Recorder } from './recorder.js';
 
 /**
@@ -26,8 +26,8 @@ import { Recorder } from './recorder.js';
  * (at its in-flight cap) are counted as the engine's own fault, never as the server's.
  */
 
-export type Stage = { durationMs: number; target: number };
-export type LoadOptions =
+type Stage = { durationMs: number; target: number };
+type LoadOptions =
   | { model: 'closed'; agents: number; stages?: Stage[] }
   | { model: 'open'; rate: number; unit?: 'sessions' | 'requests'; stages?: Stage[]; maxInFlight?: number };
 
@@ -105,7 +105,7 @@ async function probe(
  * again); else a ProtocolDetectionError naming both answers. The decision is `decideProtocol`,
  * shared with the k6 scripts.
  */
-export async function probeProtocol(
+async function probeProtocol(
   url: string,
   timeoutMs = 5_000,
 ): Promise<{ protocol: ProtocolVersion; reason: string }> {
@@ -126,7 +126,7 @@ export async function detectProtocol(url: string, timeoutMs = 5_000): Promise<Pr
 }
 
 /** The load level (agents or arrivals/s) at `t` ms: stages ramp linearly from the previous level. */
-export function levelAt(initial: number, stages: Stage[] | undefined, t: number): number {
+function levelAt(initial: number, stages: Stage[] | undefined, t: number): number {
   if (!stages?.length) return initial;
   let from = initial;
   let at = 0;

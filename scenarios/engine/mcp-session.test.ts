@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HISTOGRAM_KEYS } from '../../rundir/raw-result.js';
 import { MODERN } from '../models/protocol.ts';
 import { McpSession } from './mcp-session.js';
-import { HISTOGRAM_KEYS } from './raw-result.js';
 import { Recorder } from './recorder.js';
 
 /**

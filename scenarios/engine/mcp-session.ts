@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Client, type Dispatcher } from 'undici';
+import type { ErrorClass } from '../../rundir/raw-result.js';
 import { BACKOFF_CLASSES, BackoffState } from '../models/backoff.ts';
 import {
   type ClientIdentity,
@@ -16,7 +17,6 @@ import {
   readRpcAnswer,
   type WireRequest,
 } from '../models/protocol.ts';
-import type { ErrorClass } from './raw-result.js';
 import type { Recorder } from './recorder.js';
 
 /**
@@ -38,7 +38,7 @@ export interface RpcOutcome {
  * Long operations are kept out of the request histograms (a legacy one holds its request for the whole
  * operation, an rc one returns a task at once): they are measured under their own key instead.
  */
-export const LONG_OPERATION = 'tools/call long_operation';
+const LONG_OPERATION = 'tools/call long_operation';
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 

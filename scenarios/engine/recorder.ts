@@ -6,7 +6,7 @@ import {
   emptyLifecycle,
   HISTOGRAM_KEYS,
   type TimeseriesPoint,
-} from './raw-result.js';
+} from '../../rundir/raw-result.js';
 
 /**
  * Everything the engine measures: HDR histograms (µs, 3 significant digits) per key, counters,

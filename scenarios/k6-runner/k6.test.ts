@@ -5,7 +5,7 @@ import * as hdr from 'hdr-histogram-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisProcess, startRedis } from '../../cluster/local/redis-server.js';
 import { type ServerProcess, startServerProcess } from '../../cluster/local/server-process.js';
-import { EngineResultSchema } from '../engine/raw-result.js';
+import { EngineResultSchema } from '../../rundir/raw-result.js';
 import {
   fitStages,
   foldK6Output,

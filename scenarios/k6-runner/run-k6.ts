@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { orphanGuarded } from '../../cluster/local/orphan-guard.js';
-import { findOnPath, isExecutable } from '../../cluster/local/system-provision.js';
+import { type EngineResult, ERROR_CLASSES, type ErrorClass } from '../../rundir/raw-result.js';
+import { orphanGuarded } from '../../util/orphan-guard.js';
+import { findOnPath, isExecutable } from '../../util/system-provision.js';
 import { detectProtocol, type EngineHandle, type EngineOptions } from '../engine/engine.js';
-import { type EngineResult, ERROR_CLASSES, type ErrorClass } from '../engine/raw-result.js';
 import { Recorder } from '../engine/recorder.js';
 import type { ProtocolVersion } from '../models/protocol.ts';
 

@@ -12,7 +12,7 @@
  * so a new session does not start the delay from 100 ms again.
  */
 
-export const BACKOFF_INITIAL_MS = 100;
+const BACKOFF_INITIAL_MS = 100;
 export const BACKOFF_MAX_MS = 1_000;
 
 /** The error classes a client backs off after (the others are answers the server meant to give). */

@@ -7,7 +7,7 @@ export type ProtocolVersion = '2025-11-25' | '2026-07-28';
 export const LEGACY: ProtocolVersion = '2025-11-25';
 export const MODERN: ProtocolVersion = '2026-07-28';
 
-export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 export const REPLICA_HEADER = 'x-mcpbench-replica';
 
 export interface WireRequest {
@@ -295,7 +295,7 @@ export type Detection =
   | { protocol: null; reason: string };
 
 /** The probes' requests: a 2026-07-28 server/discover, then (if needed) a 2025-11-25 initialize. */
-export const PROBE_CLIENT: ClientIdentity = { name: 'mcpbench', version: '0.1.0', agentId: 'probe' };
+const PROBE_CLIENT: ClientIdentity = { name: 'mcpbench', version: '0.1.0', agentId: 'probe' };
 export const probeDiscover = (): WireRequest => modernRequest(1, PROBE_CLIENT, 'server/discover', {});
 export const probeInitialize = (): WireRequest => legacyInitialize(1, PROBE_CLIENT);
 

@@ -13,7 +13,7 @@ import type { ProtocolVersion } from './protocol.ts';
  *   params; an absent `ttlMs` means stale, so re-list);
  * - `none`: never list (plain load).
  */
-export type DiscoveryPolicy = 'every-turn' | 'once-per-session' | 'ttl' | 'none';
+type DiscoveryPolicy = 'every-turn' | 'once-per-session' | 'ttl' | 'none';
 
 export type ActionKind = 'call' | 'workflow' | 'task';
 

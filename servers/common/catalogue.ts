@@ -18,7 +18,7 @@ export interface ToolSpec {
   kind: PlatformToolKind | 'filler';
 }
 
-export type PlatformToolKind =
+type PlatformToolKind =
   | 'sync_app'
   | 'scan_policy'
   | 'get_resource'
@@ -175,7 +175,7 @@ export function makePayload(bytes: number): string {
 }
 
 /** Burn `ms` of CPU on this thread (models a handler that computes, not waits). */
-export function burnCpu(ms: number): void {
+function burnCpu(ms: number): void {
   if (ms <= 0) return;
   const end = process.hrtime.bigint() + BigInt(Math.round(ms * 1e6));
   let x = 0;

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * Everything a server under test can be told, from the environment (how Kubernetes configures a pod)
  * with command-line flags layered on top. Every field has a default that models a cheap server.
  */
-export const ServerConfigSchema = z.object({
+const ServerConfigSchema = z.object({
   // An empty host would make node:http listen on every interface: never by accident.
   host: z.string().trim().min(1, 'needs an address, got an empty string').default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(8080),

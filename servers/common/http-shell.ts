@@ -4,9 +4,9 @@ import * as hdr from 'hdr-histogram-js';
 import type { ServerConfig } from './config.js';
 
 /** Header every response carries, naming the replica that answered. */
-export const REPLICA_HEADER = 'x-mcpbench-replica';
+const REPLICA_HEADER = 'x-mcpbench-replica';
 /** The MCP endpoint path. */
-export const MCP_PATH = '/mcp';
+const MCP_PATH = '/mcp';
 
 /**
  * What a server plugs into the shell: a handler for the MCP endpoint that receives the already-read,
@@ -54,7 +54,7 @@ function jsonRpcError(res: ServerResponse, status: number, code: number, message
  * An allowed origin matches exactly, or, when it names no port (`http://localhost`), matches that
  * scheme and host on any port: browsers send the port (`http://localhost:3000`).
  */
-export function originAllowed(origin: string, allowed: readonly string[]): boolean {
+function originAllowed(origin: string, allowed: readonly string[]): boolean {
   if (allowed.includes(origin)) return true;
   let url: URL;
   try {

@@ -16,7 +16,7 @@ import { connectRedis } from '../common/redis.js';
  * the loss.
  */
 
-export type TaskStatus = 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
+type TaskStatus = 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
 
 export interface TaskRecord {
   taskId: string;

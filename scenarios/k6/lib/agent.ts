@@ -16,9 +16,9 @@
 import { sleep } from 'k6';
 import http from 'k6/http';
 import { Counter, Trend } from 'k6/metrics';
+import { createRng, intBetween, pick, weighted } from '../../../util/prng.ts';
 import { BACKOFF_CLASSES, BackoffState } from '../../models/backoff.ts';
 import { ListCache } from '../../models/list-cache.ts';
-import { createRng, intBetween, pick, weighted } from '../../models/prng.ts';
 import {
   type ClientIdentity,
   decideProtocol,
@@ -54,7 +54,7 @@ const eventCounter = new Counter('mcpbench_event');
 const turnTrend = new Trend('mcpbench_turn', true);
 const backoffTrend = new Trend('mcpbench_backoff', true);
 
-export const LONG_OPERATION = 'tools/call long_operation';
+const LONG_OPERATION = 'tools/call long_operation';
 
 type Outcome =
   | 'ok'
@@ -268,7 +268,7 @@ interface RpcOutcome {
   failure?: string;
 }
 
-export class McpClient {
+class McpClient {
   private sessionId: string | undefined;
   private nextId = 1;
   private pending: { rpc: string; ms: number; replica: string } | undefined;
@@ -437,7 +437,7 @@ export class McpClient {
 // The agent (mirrors scenarios/engine/agent.ts)
 // ---------------------------------------------------------------------------------------------
 
-export interface AgentContext {
+interface AgentContext {
   scenario: ScenarioDefinition;
   rng: () => number;
   cache: ListCache;
@@ -559,7 +559,7 @@ function task(client: McpClient, ctx: AgentContext): void {
   }
 }
 
-export function runAction(kind: ActionKind, client: McpClient, ctx: AgentContext): void {
+function runAction(kind: ActionKind, client: McpClient, ctx: AgentContext): void {
   if (kind === 'workflow') workflow(client, ctx);
   else if (kind === 'task') task(client, ctx);
   else plainCall(client, ctx);
@@ -567,7 +567,7 @@ export function runAction(kind: ActionKind, client: McpClient, ctx: AgentContext
 }
 
 /** One agent session: open, turns (discovery + actions, think time between), close. */
-export function runSession(client: McpClient, ctx: AgentContext): void {
+function runSession(client: McpClient, ctx: AgentContext): void {
   eventCounter.add(1, { event: 'sessions' });
   const { scenario } = ctx;
   if (!client.open(scenario.discoverOnStart)) {
@@ -613,10 +613,7 @@ function probe(url: string, req: WireRequest, timeoutMs: number): ProbeAnswer & 
  * means modern, else an `initialize` answered with 2025-11-25 means legacy (its session is closed
  * again), else the run stops in setup naming both answers.
  */
-export function detectProtocol(
-  url: string,
-  timeoutMs: number,
-): { protocol: ProtocolVersion; reason: string } {
+function detectProtocol(url: string, timeoutMs: number): { protocol: ProtocolVersion; reason: string } {
   const discover = probe(url, probeDiscover(), timeoutMs);
   let decision = decideProtocol(discover);
   if ('next' in decision) {

@@ -18,7 +18,7 @@ import { z } from 'zod';
  * Every file is written atomically (experiments/atomic-write.ts), so a reader never sees half a file.
  */
 
-export const RunStatusSchema = z.enum(['running', 'complete', 'failed', 'interrupted']);
+const RunStatusSchema = z.enum(['running', 'complete', 'failed', 'interrupted']);
 
 export const RunManifestSchema = z.object({
   schema: z.literal('mcpbench/run@1'),

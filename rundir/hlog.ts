@@ -1,5 +1,5 @@
 import * as hdr from 'hdr-histogram-js';
-import type { EngineResult } from '../scenarios/engine/raw-result.js';
+import type { EngineResult } from './raw-result.js';
 
 /**
  * The trial's histograms in the HdrHistogram log format (one tagged interval line per key, values in

@@ -46,7 +46,7 @@ export const HISTOGRAM_KEYS = {
   method: (m: string) => `method:${m}`,
 } as const;
 
-export const TimeseriesPointSchema = z.object({
+const TimeseriesPointSchema = z.object({
   /** whole seconds since the engine started */
   t: z.number().int().min(0),
   requests: z.number().int().min(0),
@@ -159,4 +159,9 @@ export function emptyLifecycle(): EngineResult['lifecycle'] {
 /** Zeroed error counters, one per class. */
 export function emptyErrors(): Record<ErrorClass, number> {
   return Object.fromEntries(ERROR_CLASSES.map((c) => [c, 0])) as Record<ErrorClass, number>;
+}
+
+/** The request-latency histogram of a result: corrected for coordinated omission in open-model runs. */
+export function requestLatencyKey(result: Pick<EngineResult, 'load'>): string {
+  return result.load.model === 'open' ? HISTOGRAM_KEYS.requestCorrected : HISTOGRAM_KEYS.request;
 }
