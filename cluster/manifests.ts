@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import type { HpaPolicy, HpaSpec, VariantName, VariantSpec } from './provider.js';
+import { haproxyRouting, type L7Rules, rulesFromHttpRoute } from './l7-rules.js';
+import type { HpaPolicy, HpaSpec, L7Routing, VariantName, VariantSpec } from './provider.js';
 
 /**
  * The Kubernetes objects in cluster/manifests are the single source of truth for every provider:
@@ -140,51 +141,55 @@ export function redisObjects(image = 'mcpbench/redis:dev'): K8sObject[] {
   return render('redis.yaml', { REDIS_IMAGE: image });
 }
 
-export function httpRouteObjects(): K8sObject[] {
-  return render('httproute.yaml', {});
+/**
+ * The Gateway API objects of a variant's L7 routing (httproute.yaml): its HTTPRoute, the one source of
+ * the rules every gateway carries out, and, given the cluster's GatewayClass, the Gateway it attaches to.
+ */
+export function httpRouteObjects(
+  name: VariantName,
+  routing: L7Routing,
+  gatewayClassName?: string,
+): K8sObject[] {
+  const objects = render('httproute.yaml', { VARIANT: name, GATEWAY_CLASS: gatewayClassName ?? 'none' });
+  return objects.filter((o) =>
+    o.kind === 'Gateway'
+      ? gatewayClassName !== undefined
+      : o.metadata?.labels?.['mcpbench/routing'] === routing,
+  );
+}
+
+/** The routing rules of a variant's rendered HTTPRoute (cluster/l7-rules.ts). */
+export function l7RulesOf(name: VariantName, routing: L7Routing): L7Rules {
+  const route = httpRouteObjects(name, routing).find((o) => o.kind === 'HTTPRoute');
+  if (!route) throw new Error(`httproute.yaml: no HTTPRoute labelled mcpbench/routing: ${routing}`);
+  return rulesFromHttpRoute(route);
 }
 
 /**
- * The L7 gateway that carries out what the HTTPRoute says (or session stickiness) where no Gateway
- * API controller is installed: HAProxy in front of the variant's pods (gateway.yaml).
+ * The L7 gateway that carries out the variant's HTTPRoute where no Gateway API controller is
+ * installed: HAProxy in front of the variant's pods (gateway.yaml), its rules derived from the route.
  */
 export function gatewayObjects(
   name: VariantName,
-  routing: 'mcp-method' | 'session-hash',
+  routing: L7Routing,
   namespace: string,
   image = 'mcpbench/gateway:dev',
 ): K8sObject[] {
-  const pods = `server-template pod 16 mcp-${name}-pods.${namespace}.svc.cluster.local:8080 resolvers kube init-addr none check inter 1s`;
-  const backend = (backendName: string, extra: string[] = []) => [
-    `backend ${backendName}`,
-    '  balance roundrobin',
-    ...extra,
-    '  option httpchk GET /readyz',
-    `  ${pods}`,
-  ];
-  const rules =
-    routing === 'mcp-method'
-      ? [
-          // The HTTPRoute's two rules: discovery and calls/tasks, each balanced per request.
-          '  acl discovery req.hdr(mcp-method) -m str tools/list server/discover',
-          '  use_backend discovery if discovery',
-          '  default_backend calls',
-          ...backend('discovery'),
-          ...backend('calls'),
-        ]
-      : [
-          '  default_backend sessions',
-          ...backend('sessions', [
-            '  stick-table type string len 128 size 200k expire 30m',
-            '  stick on req.hdr(mcp-session-id)',
-            '  stick store-response res.hdr(mcp-session-id)',
-          ]),
-        ];
+  // HAProxy balances per pod: it resolves the pods behind the backendRef's Service through the
+  // headless Service gateway.yaml adds next to it (<service>-pods).
+  const servers = (service: string) =>
+    `server-template pod 16 ${service}-pods.${namespace}.svc.cluster.local:8080 resolvers kube init-addr none check inter 1s`;
+  const rules = l7RulesOf(name, routing);
+  for (const rule of rules.rules)
+    if (rule.backend !== `mcp-${name}`)
+      throw new Error(
+        `httproute.yaml: rule ${rule.name} routes to ${rule.backend}; the ${name} gateway reaches only mcp-${name}`,
+      );
   return render('gateway.yaml', {
     VARIANT: name,
     NAMESPACE: namespace,
     GATEWAY_IMAGE: image,
-    ROUTING_RULES: rules.join('\n    '),
+    ROUTING_RULES: haproxyRouting(rules, servers).join('\n    '),
   });
 }
 
@@ -341,11 +346,6 @@ export function variantSpec(name: VariantName, overrides: VariantOverrides = {})
   if (overrides.rttMs !== undefined && !(overrides.rttMs >= 0))
     throw new Error(`${name}: rttMs must be ≥ 0 (got ${overrides.rttMs})`);
   return variantSpecFromObjects(name, variantObjects(name, overrides), overrides);
-}
-
-/** Several variants with the same overrides (an experiment's deployment of each). */
-export function variantSpecs(names: readonly VariantName[], overrides: VariantOverrides = {}): VariantSpec[] {
-  return names.map((n) => variantSpec(n, overrides));
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { V1Deployment, V1DeploymentStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { variantSpec } from '../manifests.js';
-import { cpuMillicores, isPodReady, objectsFor, rolledOut } from './provider.js';
+import { chooseL7Gateway, cpuMillicores, isPodReady, objectsFor, rolledOut } from './provider.js';
 
 describe('kube provider helpers (no cluster needed)', () => {
   it('re-renders a VariantSpec into the same objects the manifests give', () => {
@@ -63,5 +63,22 @@ describe('kube provider helpers (no cluster needed)', () => {
     expect(cpuMillicores('1')).toBe(1000);
     expect(cpuMillicores('123456789n')).toBeCloseTo(123.456789);
     expect(cpuMillicores('1500u')).toBe(1.5);
+  });
+
+  it('carries HTTPRoutes out with the Gateway API when the cluster has it, else with HAProxy', () => {
+    expect(chooseL7Gateway(null)).toEqual({
+      haproxy: 'the cluster does not serve the Gateway API (gateway.networking.k8s.io/v1)',
+    });
+    expect(chooseL7Gateway([])).toEqual({
+      haproxy: 'the cluster serves the Gateway API but has no GatewayClass',
+    });
+    expect(chooseL7Gateway(['istio'])).toEqual({ gatewayClassName: 'istio' });
+    expect(chooseL7Gateway(['istio', 'eg'])).toMatchObject({
+      haproxy: expect.stringContaining('gatewayClassName'),
+    });
+    expect(chooseL7Gateway(['istio', 'eg'], 'eg')).toEqual({ gatewayClassName: 'eg' });
+    expect(() => chooseL7Gateway(['istio'], 'eg')).toThrow(
+      'gatewayClassName: "eg" is not a GatewayClass of this cluster (it has istio)',
+    );
   });
 });

@@ -3,6 +3,7 @@ import * as k8s from '@kubernetes/client-node';
 import { ServiceProxy } from '../local/service-proxy.js';
 import {
   gatewayObjects,
+  httpRouteObjects,
   type K8sObject,
   overridesFromSpec,
   redisObjects,
@@ -46,6 +47,14 @@ export interface KubeProviderOptions {
    * sticks on Mcp-Session-Id (`--l7`); without it such variants are refused.
    */
   gatewayImage?: string;
+  /**
+   * The GatewayClass the variants' HTTPRoutes (cluster/manifests/httproute.yaml) attach to when the
+   * cluster serves the Gateway API; without it, the cluster's only GatewayClass. Where the cluster has
+   * no Gateway API (or several classes and none named), the HAProxy gateway carries the routes out.
+   */
+  gatewayClassName?: string;
+  /** The port the Gateway's proxy pods listen on for its HTTP listener (80 in the manifest). */
+  gatewayPodPort?: number;
   exposure?: Exposure;
   /** Keep the namespace on down() (debugging). */
   keepNamespace?: boolean;
@@ -73,6 +82,8 @@ export class KubeProvider implements ClusterProvider {
   private readonly rttProxies: ServiceProxy[] = [];
   private readonly cpu = new Map<string, number>();
   private readonly specs = new Map<VariantName, VariantSpec>();
+  /** Variants whose HTTPRoute a Gateway API controller carries out (else HAProxy, gateway.yaml). */
+  private readonly viaGatewayApi = new Set<VariantName>();
   private downed = false;
 
   constructor(private readonly opts: KubeProviderOptions = {}) {
@@ -153,12 +164,25 @@ export class KubeProvider implements ClusterProvider {
       this.emit('cluster', 'redis-ready', { namespace: this.namespace });
     }
     const gateways: string[] = [];
+    const l7 = variants.some((v) => isL7Routing(v.routing)) ? await this.l7Gateway() : undefined;
+    if (l7) this.emit('cluster', 'note', { l7Gateway: l7 });
+    const routes: string[] = [];
     for (const spec of variants) {
       this.specs.set(spec.name, spec);
+      if (isL7Routing(spec.routing) && l7 && 'gatewayClassName' in l7) {
+        // A Gateway API controller carries the HTTPRoute out; clients reach the Gateway's proxy pods.
+        for (const o of objectsFor(spec, this.opts.image)) await this.apply(o);
+        for (const o of httpRouteObjects(spec.name, spec.routing, l7.gatewayClassName)) {
+          await this.apply(o);
+          if (o.kind === 'HTTPRoute') routes.push(o.metadata.name);
+        }
+        this.viaGatewayApi.add(spec.name);
+        continue;
+      }
       if (isL7Routing(spec.routing)) {
         if (!this.opts.gatewayImage)
           throw new Error(
-            `${spec.name}: routing "${spec.routing}" needs the L7 gateway image (npm run cluster:build-offline builds mcpbench/gateway:dev)`,
+            `${spec.name}: routing "${spec.routing}" needs the Gateway API or the L7 gateway image (npm run cluster:build-offline builds mcpbench/gateway:dev)`,
           );
         // Clients reach the gateway (on the variant's exposed port); it reaches the pods.
         for (const o of objectsFor(spec, this.opts.image)) await this.apply(o);
@@ -171,6 +195,7 @@ export class KubeProvider implements ClusterProvider {
       }
       for (const o of objectsFor(spec, this.opts.image)) await this.apply(this.exposeService(o, spec.name));
     }
+    await Promise.all(routes.map((r) => this.waitRouteAccepted(r)));
     await Promise.all([...variants.map((s) => `mcp-${s.name}`), ...gateways].map((d) => this.waitRollout(d)));
     const handles = new Map<VariantName, VariantHandle>();
     for (const spec of variants) {
@@ -193,8 +218,53 @@ export class KubeProvider implements ClusterProvider {
     return `http://127.0.0.1:${await rtt.listen()}/mcp`;
   }
 
+  /**
+   * Which gateway carries out the variants' HTTPRoutes: the cluster's Gateway API when it serves
+   * gateway.networking.k8s.io/v1 with a GatewayClass to use, else HAProxy (with the reason).
+   */
+  private async l7Gateway(): Promise<L7Gateway> {
+    let classes: string[] | null;
+    try {
+      const list = await this.objects.list('gateway.networking.k8s.io/v1', 'GatewayClass');
+      classes = list.items.map((c) => String(c.metadata?.name));
+    } catch (err) {
+      // The group is not served (404 on discovery), or is served without GatewayClass.
+      if (!isNotFound(err) && !/Unrecognized API version and kind/.test(String((err as Error)?.message)))
+        throw err;
+      classes = null;
+    }
+    return chooseL7Gateway(classes, this.opts.gatewayClassName);
+  }
+
+  private async waitRouteAccepted(name: string): Promise<void> {
+    await waitFor(
+      this.kc,
+      `/apis/gateway.networking.k8s.io/v1/namespaces/${this.namespace}/httproutes`,
+      { fieldSelector: `metadata.name=${name}` },
+      (r: K8sObject) =>
+        (r.status?.parents ?? []).some((p: K8sObject) =>
+          (p.conditions ?? []).some((c: K8sObject) => c.type === 'Accepted' && c.status === 'True'),
+        ),
+      this.timeoutMs,
+      `httproute/${name} accepted by a Gateway API controller`,
+    );
+  }
+
   private async serviceUrl(spec: VariantSpec): Promise<string> {
     const exposure = this.opts.exposure ?? { mode: 'port-forward' };
+    if (this.viaGatewayApi.has(spec.name)) {
+      // The controller owns the Gateway's Service (no fixed NodePort of ours): reach its proxy pods,
+      // labelled by the Gateway they serve (GEP-1762), through the API server.
+      const fwd = new PodPortForwarder(
+        this.kc,
+        this.namespace,
+        `gateway.networking.k8s.io/gateway-name=mcp-${spec.name}-gateway`,
+        this.opts.gatewayPodPort ?? 80,
+        { affinity: 'none' },
+      );
+      this.forwarders.push(fwd);
+      return `http://127.0.0.1:${await fwd.listen()}/mcp`;
+    }
     if (exposure.mode === 'nodeport') {
       return `http://${exposure.host}:${exposure.nodePorts[spec.name]}/mcp`;
     }
@@ -442,6 +512,30 @@ export class KubeProvider implements ClusterProvider {
 }
 
 /** The rendered objects for a VariantSpec: exactly what the local provider followed, from the same manifests. */
+type L7Gateway = { gatewayClassName: string } | { haproxy: string };
+
+/**
+ * The gateway for the variants' HTTPRoutes, given the cluster's GatewayClasses (null: the cluster does
+ * not serve the Gateway API) and the class asked for (KubeProviderOptions.gatewayClassName).
+ */
+export function chooseL7Gateway(classes: string[] | null, wanted?: string): L7Gateway {
+  if (classes === null)
+    return { haproxy: 'the cluster does not serve the Gateway API (gateway.networking.k8s.io/v1)' };
+  if (wanted !== undefined) {
+    if (classes.includes(wanted)) return { gatewayClassName: wanted };
+    throw new Error(
+      `gatewayClassName: "${wanted}" is not a GatewayClass of this cluster (${classes.length ? `it has ${classes.join(', ')}` : 'it has none'})`,
+    );
+  }
+  if (classes.length === 1) return { gatewayClassName: classes[0] as string };
+  return {
+    haproxy:
+      classes.length === 0
+        ? 'the cluster serves the Gateway API but has no GatewayClass'
+        : `the cluster has ${classes.length} GatewayClasses (${classes.join(', ')}); name one with gatewayClassName`,
+  };
+}
+
 export function objectsFor(spec: VariantSpec, image?: string): K8sObject[] {
   return variantObjects(spec.name, { ...overridesFromSpec(spec), ...(image ? { image } : {}) });
 }

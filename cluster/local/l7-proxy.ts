@@ -2,35 +2,41 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
+import { type L7Rule, type L7Rules, pickRule } from '../l7-rules.js';
 import type { Endpoint } from './service-proxy.js';
 
 /**
- * An L7 Service for what kube-proxy cannot do: a gateway that picks an endpoint per HTTP request.
- * - `session-hash`: sticky on the `Mcp-Session-Id` header (what an L7 proxy in front of a session-based
- *   server does): a request without a session id goes round robin, and the session id its response
- *   returns is pinned to the endpoint that created it; a known session id maps to its endpoint, an
- *   unknown one (e.g. after its endpoint left) to a stable hash over the ready endpoints.
- * - `mcp-method`: routes on the `Mcp-Method` header as the HTTPRoute in cluster/manifests does
- *   (discovery and tool/task traffic are separate rules to the same backend), then balances per
- *   request: a stateless server needs no affinity at all.
+ * An L7 Service for what kube-proxy cannot do: a gateway that picks an endpoint per HTTP request, the
+ * way the variant's HTTPRoute (cluster/manifests/httproute.yaml) says, its rules translated by
+ * cluster/l7-rules.ts. A request takes the rule the route's matches select (none: 404) and goes to the
+ * endpoints of that rule's backend Service, balanced per request: a stateless server needs no affinity.
+ * A rule with session persistence on a header (Mcp-Session-Id) is sticky instead: a request without a
+ * session id goes round robin, and the session id its response returns is pinned to the endpoint that
+ * created it; a known session id maps to its endpoint, an unknown one (e.g. after its endpoint left) to
+ * a stable hash over the ready endpoints.
  */
 export class L7Proxy {
-  private endpoints: Endpoint[] = [];
+  private readonly endpoints = new Map<string, Endpoint[]>();
   private readonly pools = new Map<string, Pool>();
   private readonly pinned = new Map<string, string>();
   private readonly byRule = new Map<string, number>();
-  private next = 0;
+  private readonly next = new Map<string, number>();
   private server: Server | undefined;
   port = 0;
 
   constructor(
-    private readonly mode: 'session-hash' | 'mcp-method',
+    private readonly rules: L7Rules,
     private readonly options: { rttMs?: number } = {},
   ) {}
 
-  setEndpoints(endpoints: Endpoint[]): void {
-    this.endpoints = endpoints;
-    const live = new Set(endpoints.map((e) => e.name));
+  /**
+   * The ready endpoints of one backend Service the route names; without a Service, of every one (the
+   * local provider runs one Deployment per variant, and its route names only that variant's Service).
+   */
+  setEndpoints(endpoints: Endpoint[], service?: string): void {
+    for (const rule of this.rules.rules)
+      if (service === undefined || rule.backend === service) this.endpoints.set(rule.backend, endpoints);
+    const live = new Set([...this.endpoints.values()].flat().map((e) => e.name));
     for (const [name, pool] of this.pools) {
       if (!live.has(name)) {
         this.pools.delete(name);
@@ -39,27 +45,26 @@ export class L7Proxy {
     }
   }
 
-  /** Requests routed per HTTPRoute rule (mcp-method mode), for the report and tests. */
+  /** Requests routed per HTTPRoute rule, for the report and tests. */
   ruleCounts(): Record<string, number> {
     return Object.fromEntries(this.byRule);
   }
 
-  private pick(req: IncomingMessage): Endpoint | undefined {
-    if (this.endpoints.length === 0) return undefined;
-    if (this.mode === 'session-hash') {
-      const sid = req.headers['mcp-session-id'];
+  private pick(req: IncomingMessage, rule: L7Rule): Endpoint | undefined {
+    const endpoints = this.endpoints.get(rule.backend) ?? [];
+    if (endpoints.length === 0) return undefined;
+    if (rule.stickyHeader) {
+      const sid = req.headers[rule.stickyHeader];
       if (typeof sid === 'string' && sid) {
-        const pinned = this.endpoints.find((e) => e.name === this.pinned.get(sid));
+        const pinned = endpoints.find((e) => e.name === this.pinned.get(sid));
         if (pinned) return pinned;
         const h = createHash('sha1').update(sid).digest().readUInt32BE(0);
-        return this.endpoints[h % this.endpoints.length];
+        return endpoints[h % endpoints.length];
       }
-    } else {
-      const method = String(req.headers['mcp-method'] ?? '');
-      const rule = method === 'tools/list' || method === 'server/discover' ? 'discovery' : 'calls';
-      this.byRule.set(rule, (this.byRule.get(rule) ?? 0) + 1);
     }
-    return this.endpoints[this.next++ % this.endpoints.length];
+    const n = this.next.get(rule.name) ?? 0;
+    this.next.set(rule.name, n + 1);
+    return endpoints[n % endpoints.length];
   }
 
   private pool(ep: Endpoint): Pool {
@@ -75,7 +80,21 @@ export class L7Proxy {
     // Emulated network: half the round trip on the way in, half on the way out.
     const halfRtt = (this.options.rttMs ?? 0) / 2;
     if (halfRtt > 0) await sleep(halfRtt);
-    const ep = this.pick(req);
+    const rule = pickRule(this.rules, {
+      path: req.url ?? '/',
+      header: (name) => {
+        const v = req.headers[name];
+        return Array.isArray(v) ? v[0] : v;
+      },
+    });
+    if (!rule) {
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: `no rule of HTTPRoute ${this.rules.route} matches` }));
+      return;
+    }
+    this.byRule.set(rule.name, (this.byRule.get(rule.name) ?? 0) + 1);
+    const ep = this.pick(req, rule);
     if (!ep) {
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"no ready endpoints"}');
       return;
@@ -92,10 +111,11 @@ export class L7Proxy {
         headers,
         body: req.method === 'GET' || req.method === 'HEAD' ? undefined : req,
       });
-      const sid = upstream.headers['mcp-session-id'];
-      if (this.mode === 'session-hash' && typeof sid === 'string') this.pinned.set(sid, ep.name);
-      if (req.method === 'DELETE' && typeof req.headers['mcp-session-id'] === 'string') {
-        this.pinned.delete(req.headers['mcp-session-id']);
+      if (rule.stickyHeader) {
+        const sid = upstream.headers[rule.stickyHeader];
+        if (typeof sid === 'string') this.pinned.set(sid, ep.name);
+        const sent = req.headers[rule.stickyHeader];
+        if (req.method === 'DELETE' && typeof sent === 'string') this.pinned.delete(sent);
       }
       const out: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(upstream.headers)) {

@@ -1,3 +1,4 @@
+import { l7RulesOf } from '../manifests.js';
 import {
   type ClusterEvent,
   type ClusterProvider,
@@ -131,7 +132,7 @@ class LocalProvider implements ClusterProvider {
       if (spec.redis) env.MCPBENCH_REDIS_URL = await this.ensureRedis();
       else env.MCPBENCH_REDIS_URL = 'redis://127.0.0.1:1';
       const proxy = isL7Routing(spec.routing)
-        ? new L7Proxy(spec.routing, { rttMs: spec.rttMs })
+        ? new L7Proxy(l7RulesOf(spec.name, spec.routing), { rttMs: spec.rttMs })
         : new ServiceProxy({
             affinity: spec.routing === 'client-ip' ? 'client-ip' : 'none',
             affinityTimeoutMs: (spec.sessionAffinityTimeoutSeconds ?? 10_800) * 1000,
