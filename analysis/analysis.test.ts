@@ -2,8 +2,10 @@ import { readFile } from 'node:fs/promises';
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../util/prng.ts';
+import { compareSummaries } from './compare.js';
 import { writeRun } from './fixtures.js';
 import { analyseRun } from './index.js';
+import { METRICS, type MetricName } from './metrics.js';
 import { bootstrapDiff, mergeHistograms } from './stats.js';
 
 const normal = (rng: () => number, mean: number, sd: number) => {
@@ -76,5 +78,29 @@ describe('analysis', () => {
     expect(md).toContain('## Verdict');
     expect(md).toMatch(/an rc turn takes 2\.00 round trips vs 3\.60 on legacy-sticky/);
     expect(md).toContain('rc better');
+
+    // report.html renders the same model: the same tables, cells with their values and marks
+    const html = await readFile(result.reportHtmlPath, 'utf8');
+    expect(html).not.toContain('|---');
+    expect(html.match(/<table>/g)?.length).toBe(md.match(/^\|---/gm)?.length);
+    expect(html).toContain(
+      '<strong>ttl-cache</strong>: an rc turn takes 2.00 round trips vs 3.60 on legacy-sticky',
+    );
+    expect(html).toMatch(
+      /<td class="left mark-rc-better" data-value="[\d.e+-]+" data-low="[\d.e+-]+" data-high="[\d.e+-]+">legacy-sticky [\d.]+ ms vs rc/,
+    );
+
+    // one unit per metric, whoever states it: summary.json, compare and the registry
+    const compared = compareSummaries(
+      { dir, summary: result.summary },
+      { dir, summary: result.summary },
+      { threshold: 0.05 },
+    );
+    for (const c of result.summary.comparisons) {
+      expect(c.unit).toBe(METRICS[c.metric as MetricName].unit);
+      for (const change of compared.changes.filter((x) => x.metric === c.metric))
+        expect(change.unit).toBe(c.unit);
+    }
+    expect(result.summary.comparisons.find((c) => c.metric === 'bytesPerTurn')?.unit).toBe('bytes');
   });
 });

@@ -1,8 +1,9 @@
 import { mean } from 'simple-statistics';
 import { type EnvironmentFingerprint, fingerprintDifferences } from '../rundir/fingerprint.js';
+import type { MetricDirection, MetricUnit } from './metric-units.js';
+import { fmt, METRIC_NAMES, METRICS } from './metrics.js';
 import { holm, trialTest } from './significance.js';
-import type { RunSummary } from './summarise.js';
-import { fmt } from './verdict.js';
+import type { RunSummary } from './summary-types.js';
 
 /**
  * `mcpbench compare BASELINE CANDIDATE`: for every experiment × variant present in both runs and
@@ -13,31 +14,6 @@ import { fmt } from './verdict.js';
  * larger than the threshold; only regressions fail CI.
  */
 
-interface MetricInfo {
-  label: string;
-  unit: 'µs' | 'ms' | 'share' | 'count' | 'per s' | 'ratio';
-  betterWhen: 'lower' | 'higher';
-}
-
-/** Every metric summarise records per trial, with its direction. Unknown metrics are skipped, not guessed. */
-const COMPARE_METRICS: Record<string, MetricInfo> = {
-  p50Us: { label: 'request p50', unit: 'µs', betterWhen: 'lower' },
-  p99Us: { label: 'request p99', unit: 'µs', betterWhen: 'lower' },
-  turnMeanUs: { label: 'turn mean', unit: 'µs', betterWhen: 'lower' },
-  turnP50Us: { label: 'turn p50', unit: 'µs', betterWhen: 'lower' },
-  throughputPerSecond: { label: 'throughput', unit: 'per s', betterWhen: 'higher' },
-  errorRate: { label: 'error rate', unit: 'share', betterWhen: 'lower' },
-  failedRequests: { label: 'failed requests', unit: 'count', betterWhen: 'lower' },
-  roundTripsPerTurn: { label: 'round trips / turn', unit: 'ratio', betterWhen: 'lower' },
-  bytesPerTurn: { label: 'bytes / turn', unit: 'ratio', betterWhen: 'lower' },
-  sessionsLost: { label: 'sessions lost', unit: 'count', betterWhen: 'lower' },
-  tasksLost: { label: 'tasks lost', unit: 'count', betterWhen: 'lower' },
-  p99DuringUs: { label: 'p99 during action', unit: 'µs', betterWhen: 'lower' },
-  recoveryMs: { label: 'recovery time', unit: 'ms', betterWhen: 'lower' },
-  timeToFirstScaleUpMs: { label: 'time to first scale-up', unit: 'ms', betterWhen: 'lower' },
-  loadSpreadCv: { label: 'load spread CV', unit: 'ratio', betterWhen: 'lower' },
-};
-
 type Verdict = 'better' | 'worse' | 'no significant change' | 'not tested';
 
 export interface MetricChange {
@@ -45,8 +21,8 @@ export interface MetricChange {
   variant: string;
   metric: string;
   label: string;
-  unit: MetricInfo['unit'];
-  betterWhen: MetricInfo['betterWhen'];
+  unit: MetricUnit;
+  betterWhen: MetricDirection;
   baseline: { mean: number; trials: number };
   candidate: { mean: number; trials: number };
   /** candidate − baseline, with its 95% Welch interval (null: fewer than two trials on a side) */
@@ -151,7 +127,9 @@ export function compareSummaries(
   for (const [k, b] of baselines) {
     const c = candidates.get(k);
     if (!c) continue;
-    for (const [metric, info] of Object.entries(COMPARE_METRICS)) {
+    // every per-trial metric of the registry (analysis/metrics.ts); unknown ones are skipped, not guessed
+    for (const metric of METRIC_NAMES) {
+      const info = METRICS[metric];
       const xs = b.perTrial[metric] ?? [];
       const ys = c.perTrial[metric] ?? [];
       if (!xs.length || !ys.length) continue;
@@ -233,7 +211,7 @@ export function formatPercent(x: number): string {
 }
 
 /** A metric value in its unit, for tables. */
-function formatValue(unit: MetricInfo['unit'], x: number): string {
+function formatValue(unit: MetricUnit, x: number): string {
   switch (unit) {
     case 'µs':
       return fmt.ms(x);
@@ -241,11 +219,15 @@ function formatValue(unit: MetricInfo['unit'], x: number): string {
       return `${(x / 1000).toFixed(2)} s`;
     case 'share':
       return `${(x * 100).toFixed(3)}%`;
-    case 'count':
+    case 'requests':
+    case 'sessions':
+    case 'tasks':
       return x.toFixed(Number.isInteger(x) ? 0 : 1);
-    case 'per s':
+    case 'req/s':
       return `${x.toFixed(1)}/s`;
-    default:
+    case 'round trips':
+    case 'bytes':
+    case 'CV':
       return x.toFixed(Math.abs(x) < 10 ? 3 : 1);
   }
 }

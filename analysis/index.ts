@@ -6,7 +6,8 @@ import { thresholdsJunit } from './junit.js';
 import { loadRun } from './load-run.js';
 import { renderHtml } from './report-html.js';
 import { renderMarkdown } from './report-md.js';
-import { type RunSummary, summariseLoaded } from './summarise.js';
+import { summariseLoaded } from './summarise.js';
+import type { RunSummary } from './summary-types.js';
 import { describeThresholdResult, evaluateThresholds } from './thresholds.js';
 
 export interface AnalysisResult {
@@ -29,7 +30,7 @@ export async function analyseRun(
   const run = await loadRun(runDir);
   const specs = parseThresholds(options.thresholds ?? run.manifest.config.thresholds);
   const summary = summariseLoaded(run);
-  summary.thresholds = evaluateThresholds(specs, run);
+  summary.thresholds = evaluateThresholds(specs, run, summary);
   const summaryPath = join(runDir, RUN_FILES.summary);
   const reportMdPath = join(runDir, RUN_FILES.reportMd);
   const reportHtmlPath = join(runDir, RUN_FILES.reportHtml);

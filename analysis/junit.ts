@@ -1,7 +1,8 @@
 import type { Builder } from 'junit-report-builder';
 import junitModule from 'junit-report-builder';
 import { type CompareResult, describeChange } from './compare.js';
-import { describeThresholdResult, type ThresholdResult } from './thresholds.js';
+import type { ThresholdResult } from './summary-types.js';
+import { describeThresholdResult } from './thresholds.js';
 
 /** JUnit XML for CI systems: one test case per threshold check or per compared metric. */
 

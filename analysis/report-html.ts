@@ -1,19 +1,21 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { HISTOGRAM_KEYS } from '../rundir/raw-result.js';
 import type { LoadedRun } from './load-run.js';
-import { renderMarkdown } from './report-md.js';
+import { buildReport } from './report/build.js';
+import type { ChartsData, ExperimentCharts } from './report/chart-data.js';
+import type { Block, Cell, RichText, Table } from './report/model.js';
 import { mergeHistograms } from './stats.js';
-import type { RunSummary } from './summarise.js';
-import { formatObserved } from './thresholds.js';
-import { verdictLines } from './verdict.js';
+import type { RunSummary } from './summary-types.js';
 
 /**
- * report.html: one self-contained file (Chart.js inlined, data embedded, no network request), verdict
- * first, then per experiment the latency percentile curves, the time series with the experiment's
- * actions marked, the replica timeline and the tables. Variants differ by dash pattern and point
- * style as well as colour.
+ * report.html: one self-contained file (Chart.js and the chart script inlined, data embedded, no
+ * network request): the report model (analysis/report/model.ts) as HTML, with per experiment the
+ * latency percentile curves, the time series with the experiment's actions marked and the replica
+ * timeline (analysis/report/charts.ts, compiled to dist/ and inlined). Variants differ by dash
+ * pattern and point style as well as colour.
  */
 
 const require = createRequire(import.meta.url);
@@ -24,53 +26,68 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function inlineMarkdown(s: string): string {
-  return escapeHtml(s).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>');
+const inline = (text: RichText) =>
+  text
+    .map((t) => (typeof t === 'string' ? escapeHtml(t) : `<strong>${escapeHtml(t.strong)}</strong>`))
+    .join('');
+
+function cellHtml(tag: 'td', c: Cell, align: 'left' | 'right'): string {
+  const classes = [align === 'left' ? 'left' : '', c.mark ? `mark-${c.mark}` : ''].filter(Boolean);
+  const attrs = [
+    classes.length ? ` class="${classes.join(' ')}"` : '',
+    c.value !== undefined && c.value !== null ? ` data-value="${c.value}"` : '',
+    c.interval && c.interval.low !== null && c.interval.high !== null
+      ? ` data-low="${c.interval.low}" data-high="${c.interval.high}"`
+      : '',
+  ].join('');
+  return `<${tag}${attrs}>${inline(c.text)}</${tag}>`;
 }
 
-/** Markdown tables → HTML tables; other lines as paragraphs (the report.md body, reused). */
-function tablesFromMarkdown(md: string): string {
-  const html: string[] = [];
-  const lines = md.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (line.startsWith('|')) {
-      const rows: string[][] = [];
-      while (i < lines.length && (lines[i] as string).startsWith('|')) {
-        const cells = (lines[i] as string)
-          .split('|')
-          .slice(1, -1)
-          .map((c) => c.trim());
-        if (!cells.every((c) => /^-+:?$/.test(c) || /^:?-+$/.test(c))) rows.push(cells);
-        i++;
-      }
-      i--;
-      const [head, ...body] = rows;
-      html.push(
-        `<table><thead><tr>${(head ?? []).map((c) => `<th>${inlineMarkdown(c)}</th>`).join('')}</tr></thead><tbody>` +
-          body.map((r) => `<tr>${r.map((c) => `<td>${inlineMarkdown(c)}</td>`).join('')}</tr>`).join('') +
-          '</tbody></table>',
-      );
-    } else if (line.startsWith('## ')) html.push(`<h2>${escapeHtml(line.slice(3))}</h2>`);
-    else if (line.startsWith('> ')) html.push(`<p class="note">${inlineMarkdown(line.slice(2))}</p>`);
-  }
-  return html.join('\n');
+function tableHtml(t: Table): string {
+  const head = t.headings
+    .map((h) => `<th${h.align === 'left' ? ' class="left"' : ''}>${escapeHtml(h.text)}</th>`)
+    .join('');
+  const body = t.rows
+    .map((r) => `<tr>${r.map((c, i) => cellHtml('td', c, t.headings[i]?.align ?? 'left')).join('')}</tr>`)
+    .join('');
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
-interface ExperimentCharts {
-  id: string;
-  percentiles: Array<{ variant: string; values: number[] }>;
-  series: Array<{ variant: string; t: number[]; rps: number[]; p99: number[]; errors: number[] }>;
-  events: Array<{ variant: string; tS: number; label: string }>;
-  replicas: Array<{ variant: string; t: number[]; desired: number[]; ready: number[] }>;
+function blockHtml(b: Block): string {
+  if (b.kind === 'table') return tableHtml(b.table);
+  if (b.kind === 'list') return `<ul>${b.items.map((i) => `<li>${inline(i)}</li>`).join('')}</ul>`;
+  return `<p class="note">${inline(b.text)}</p>`;
 }
 
-function chartData(run: LoadedRun): ExperimentCharts[] {
+/** The chart script, compiled by tsc from analysis/report/charts.ts: next to this module in dist/, or in dist/ when run from source. */
+function chartScript(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [
+    join(here, 'report', 'charts.js'),
+    join(here, '..', 'dist', 'analysis', 'report', 'charts.js'),
+  ];
+  const path = candidates.find((p) => existsSync(p));
+  if (!path)
+    throw new Error(
+      `report.html: the chart script is not built (${candidates.join(' or ')}): run npm run build`,
+    );
+  return readFileSync(path, 'utf8')
+    .replace(/^\/\/# sourceMappingURL=.*$/m, '')
+    .replace(/<\/script/gi, '<\\/script');
+}
+
+function chartData(run: LoadedRun): Array<Omit<ExperimentCharts, 'index'>> {
   const ids = [...new Set(run.trials.map((t) => t.experimentId))];
   return ids.map((id) => {
     const trials = run.trials.filter((t) => t.experimentId === id);
     const variants = [...new Set(trials.map((t) => t.variant))];
-    const charts: ExperimentCharts = { id, percentiles: [], series: [], events: [], replicas: [] };
+    const charts: Omit<ExperimentCharts, 'index'> = {
+      id,
+      percentiles: [],
+      series: [],
+      events: [],
+      replicas: [],
+    };
     for (const variant of variants) {
       const vt = trials.filter((t) => t.variant === variant);
       const key =
@@ -110,98 +127,40 @@ function chartData(run: LoadedRun): ExperimentCharts[] {
   });
 }
 
-const CLIENT_SCRIPT = `
-const DATA = JSON.parse(document.getElementById('mcpbench-data').textContent);
-const STYLE = {
-  'legacy-sticky': { color: '#b2182b', dash: [8, 4], point: 'triangle' },
-  'legacy-redis': { color: '#2166ac', dash: [2, 3], point: 'rect' },
-  rc: { color: '#1b7837', dash: [], point: 'circle' },
-};
-const style = (v) => STYLE[v] || { color: '#555', dash: [4, 2, 1, 2], point: 'star' };
-const markers = {
-  id: 'mcpbenchMarkers',
-  afterDatasetsDraw(chart, _args, opts) {
-    const x = chart.scales.x; const area = chart.chartArea; const ctx = chart.ctx;
-    for (const m of opts.events || []) {
-      const px = x.getPixelForValue(m.tS); if (px < area.left || px > area.right) continue;
-      ctx.save(); ctx.strokeStyle = style(m.variant).color; ctx.setLineDash([3, 3]);
-      ctx.beginPath(); ctx.moveTo(px, area.top); ctx.lineTo(px, area.bottom); ctx.stroke();
-      ctx.fillStyle = '#222'; ctx.font = '10px sans-serif'; ctx.save(); ctx.translate(px + 2, area.top + 4); ctx.rotate(Math.PI / 2);
-      ctx.fillText(m.label, 0, 0); ctx.restore(); ctx.restore();
-    }
-  },
-};
-Chart.register(markers);
-window.mcpbenchCharts = [];
-const line = (canvas, datasets, xTitle, yTitle, extra = {}) => {
-  const chart = new Chart(canvas, {
-    type: 'line', data: { datasets },
-    options: { animation: false, responsive: false, parsing: false,
-      scales: { x: { type: 'linear', title: { display: true, text: xTitle } }, y: { beginAtZero: true, title: { display: true, text: yTitle } } },
-      plugins: { legend: { labels: { usePointStyle: true } }, mcpbenchMarkers: { events: extra.events || [] } } },
-  });
-  window.mcpbenchCharts.push(chart);
-};
-const ds = (variant, xs, ys, label) => ({
-  label: label || variant, data: xs.map((x, i) => ({ x, y: ys[i] })), borderColor: style(variant).color,
-  backgroundColor: style(variant).color, borderDash: style(variant).dash, pointStyle: style(variant).point, pointRadius: 3, borderWidth: 2,
-});
-for (const exp of DATA.experiments) {
-  const el = (kind) => document.getElementById('chart-' + kind + '-' + exp.index);
-  const pct = ${JSON.stringify(PERCENTILES)};
-  const pctX = pct.map((p) => -Math.log10(1 - p / 100));
-  line(el('pct'), exp.percentiles.map((p) => ds(p.variant, pctX, p.values)), 'percentile (50, 90, 99, 99.9, 99.99 at 0.3, 1, 2, 3, 4)', 'latency (ms)');
-  line(el('rps'), exp.series.map((s) => ds(s.variant, s.t, s.rps)), 'seconds since load start', 'requests per second', { events: exp.events });
-  line(el('p99'), exp.series.map((s) => ds(s.variant, s.t, s.p99)), 'seconds since load start', 'p99 latency (ms)', { events: exp.events });
-  if (exp.replicas.length) line(el('replicas'), exp.replicas.map((r) => ds(r.variant, r.t, r.desired, r.variant + ' desired')), 'seconds since load start', 'replicas', { events: exp.events });
-}
-document.body.dataset.rendered = String(window.mcpbenchCharts.length);
-`;
-
 export function renderHtml(summary: RunSummary, run: LoadedRun): string {
   const chartJs = readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.js'), 'utf8').replace(
     /<\/script/gi,
     '<\\/script',
   );
   const experiments = chartData(run).map((c, index) => ({ ...c, index }));
-  const data = JSON.stringify({ experiments }).replace(/</g, '\\u003c');
-  const md = renderMarkdown(summary);
-  const sections = md.split(/\n(?=## )/).slice(1);
+  const data: ChartsData = { percentiles: PERCENTILES, experiments };
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  const report = buildReport(summary);
   const body: string[] = [];
-  body.push(`<h1>mcpbench: ${escapeHtml(summary.run)}</h1>`);
+  body.push(`<h1>${escapeHtml(report.title)}</h1>`);
   body.push(
-    `<p class="meta">cluster ${escapeHtml(summary.cluster.provider)} (${escapeHtml(summary.cluster.kubernetesVersion ?? 'n/a')}) · status ${escapeHtml(summary.status)} · generated ${escapeHtml(summary.generatedAt)}</p>`,
+    `<p class="meta">cluster ${escapeHtml(report.meta.cluster)} (${escapeHtml(report.meta.kubernetesVersion ?? 'n/a')}) · status ${escapeHtml(report.meta.status)} · generated ${escapeHtml(report.meta.generatedAt)}</p>`,
   );
-  body.push('<section id="verdict"><h2>Verdict</h2><ul>');
-  for (const l of verdictLines(summary)) body.push(`<li>${inlineMarkdown(l)}</li>`);
-  body.push('</ul></section>');
-  if (summary.interruptedTrials?.length) {
-    body.push('<section id="interrupted"><h2>Trials left out (interrupted)</h2><ul>');
-    for (const t of summary.interruptedTrials) body.push(`<li class="note">${escapeHtml(t)}</li>`);
-    body.push('</ul></section>');
-  }
-  if (summary.thresholds.length) {
-    const failed = summary.thresholds.filter((r) => !r.ok).length;
-    body.push(
-      `<section id="thresholds"><h2>Thresholds: ${failed ? `${failed} of ${summary.thresholds.length} failed` : 'all passed'}</h2>`,
-      '<table><thead><tr><th>result</th><th>threshold</th><th>experiment / variant</th><th>observed</th></tr></thead><tbody>',
-      ...summary.thresholds.map((r) => {
-        return `<tr><td>${r.ok ? 'pass' : '<strong>FAIL</strong>'}</td><td>${escapeHtml(r.threshold)}</td><td>${escapeHtml(`${r.experimentId} / ${r.variant}`)}</td><td>${escapeHtml(formatObserved(r))}</td></tr>`;
-      }),
-      '</tbody></table></section>',
-    );
-  }
-  for (const exp of experiments) {
-    const section = sections.find((s) => s.startsWith(`## ${exp.id}\n`)) ?? '';
-    body.push(`<section class="experiment"><h2>${escapeHtml(exp.id)}</h2>`);
-    body.push('<div class="charts">');
-    for (const kind of ['pct', 'rps', 'p99', ...(exp.replicas.length ? ['replicas'] : [])]) {
-      body.push(
-        `<canvas id="chart-${kind}-${exp.index}" width="560" height="300" role="img" aria-label="${kind} chart for ${escapeHtml(exp.id)}"></canvas>`,
-      );
+  for (const section of report.sections) {
+    const exp =
+      section.experimentId === undefined ? undefined : experiments.find((e) => e.id === section.experimentId);
+    const attrs =
+      section.title === 'Verdict'
+        ? ' id="verdict"'
+        : section.experimentId !== undefined
+          ? ' class="experiment"'
+          : '';
+    body.push(`<section${attrs}><h2>${escapeHtml(section.title)}</h2>`);
+    if (exp) {
+      body.push('<div class="charts">');
+      for (const kind of ['pct', 'rps', 'p99', ...(exp.replicas.length ? ['replicas'] : [])]) {
+        body.push(
+          `<canvas id="chart-${kind}-${exp.index}" width="560" height="300" role="img" aria-label="${kind} chart for ${escapeHtml(exp.id)}"></canvas>`,
+        );
+      }
+      body.push('</div>');
     }
-    body.push('</div>');
-    body.push(tablesFromMarkdown(section.split('\n').slice(1).join('\n')));
+    for (const b of section.blocks) body.push(blockHtml(b));
     body.push('</section>');
   }
   return `<!doctype html>
@@ -210,13 +169,14 @@ export function renderHtml(summary: RunSummary, run: LoadedRun): string {
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1200px}
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
-th:first-child,td:first-child{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:1rem}.note{color:#8a4b00}
+th.left,td.left{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:1rem}.note{color:#8a4b00}
+td.mark-rc-better{background:#e7f3e9}td.mark-legacy-better{background:#fbeaea}td.mark-noise{color:#555}
 #verdict{background:#f4f7f4;padding:.5rem 1rem;border-left:4px solid #1b7837}.meta{color:#666}
 </style></head><body>
 ${body.join('\n')}
-<script type="application/json" id="mcpbench-data">${data}</script>
+<script type="application/json" id="mcpbench-data">${json}</script>
 <script>${chartJs}</script>
-<script>${CLIENT_SCRIPT}</script>
+<script type="module">${chartScript()}</script>
 </body></html>
 `;
 }

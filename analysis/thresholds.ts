@@ -1,18 +1,10 @@
 import { HISTOGRAM_KEYS, requestLatencyKey } from '../rundir/raw-result.js';
 import { plannedMatch, THRESHOLD_METRICS, type ThresholdSpec } from '../rundir/threshold-spec.js';
 import { type LoadedRun, type Trial, trialsByGroup } from './load-run.js';
+import { METRICS, type MetricName } from './metrics.js';
 import { mergeHistograms } from './stats.js';
-
-export interface ThresholdResult {
-  threshold: string;
-  experimentId: string;
-  variant: string;
-  observed: number | null;
-  unit: string;
-  ok: boolean;
-  /** why there was nothing to check, when observed is null */
-  note?: string;
-}
+import { summariseLoaded } from './summarise.js';
+import type { RunSummary, ThresholdResult, VariantSummary } from './summary-types.js';
 
 function compare(op: ThresholdSpec['op'], x: number, y: number): boolean {
   switch (op) {
@@ -37,7 +29,9 @@ function histogramKey(spec: ThresholdSpec, t: Trial): string {
   return requestLatencyKey(t.engine);
 }
 
-function observe(spec: ThresholdSpec, trials: Trial[]): number | null {
+/** A threshold on a count or a rate reads the metric registry's figure for the experiment × variant. */
+function observe(spec: ThresholdSpec, trials: Trial[], summary: VariantSummary | undefined): number | null {
+  const fromSummary = (m: MetricName) => (summary ? METRICS[m].fromSummary(summary) : null);
   const sum = (f: (t: Trial) => number) => trials.reduce((s, t) => s + f(t), 0);
   switch (spec.metric) {
     case 'latency':
@@ -63,28 +57,28 @@ function observe(spec: ThresholdSpec, trials: Trial[]): number | null {
       }
     }
     case 'errors': {
-      const errors = sum((t) => t.engine.counts.errors);
+      const errors = sum((t) => METRICS.failedRequests.fromTrial(t));
       if (spec.aggregation === 'count') return errors;
       const requests = sum((t) => t.engine.counts.requests);
       return requests ? errors / requests : null;
     }
-    case 'throughput': {
-      const seconds = sum((t) => t.engine.durationMs) / 1000;
-      return seconds ? sum((t) => t.engine.counts.requests) / seconds : null;
-    }
+    case 'throughput':
+      return sum((t) => t.engine.durationMs) > 0 ? fromSummary('throughputPerSecond') : null;
     case 'sessions_lost':
-      return sum((t) => t.engine.lifecycle.sessionsLost);
+      return fromSummary('sessionsLost');
     case 'tasks_lost':
-      return sum((t) => t.engine.lifecycle.tasksLost);
-    case 'round_trips': {
-      const turns = sum((t) => t.engine.counts.turns);
-      return turns ? sum((t) => t.engine.counts.roundTrips) / turns : null;
-    }
+      return fromSummary('tasksLost');
+    case 'round_trips':
+      return fromSummary('roundTripsPerTurn');
   }
 }
 
 /** Checks every threshold against every experiment × variant it selects. */
-export function evaluateThresholds(specs: ThresholdSpec[], run: LoadedRun): ThresholdResult[] {
+export function evaluateThresholds(
+  specs: ThresholdSpec[],
+  run: LoadedRun,
+  summary: Pick<RunSummary, 'variants'> = summariseLoaded(run),
+): ThresholdResult[] {
   const groups = trialsByGroup(run.trials);
   const results: ThresholdResult[] = [];
   for (const spec of specs) {
@@ -94,7 +88,11 @@ export function evaluateThresholds(specs: ThresholdSpec[], run: LoadedRun): Thre
       const first = trials[0] as Trial;
       if (!plannedMatch(spec, first)) continue;
       matched++;
-      const observed = observe(spec, trials);
+      const observed = observe(
+        spec,
+        trials,
+        summary.variants.find((v) => v.experimentId === first.experimentId && v.variant === first.variant),
+      );
       const unit =
         spec.metric === 'errors' && spec.aggregation === 'count' ? '' : THRESHOLD_METRICS[spec.metric].unit;
       results.push({
@@ -123,7 +121,7 @@ export function evaluateThresholds(specs: ThresholdSpec[], run: LoadedRun): Thre
 }
 
 /** The observed value in the threshold's own terms ("0.100%", "950 ms"), or why there is none. */
-export function formatObserved(r: ThresholdResult): string {
+function formatObserved(r: ThresholdResult): string {
   if (r.observed === null) return r.note ?? 'no value';
   if (r.threshold.includes('%')) return `${(r.observed * 100).toFixed(3)}%`;
   return `${Number(r.observed.toFixed(3))}${r.unit ? ` ${r.unit}` : ''}`;

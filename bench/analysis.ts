@@ -3,11 +3,13 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type TrialSpec, writeRun } from '../analysis/fixtures.js';
 import { analyseRun } from '../analysis/index.js';
+import { experimentId } from '../experiments/definitions.js';
+import { DEFAULT_EXPERIMENTS, EXPERIMENT_NAMES } from '../experiments/registry.js';
 import { createRng } from '../util/prng.ts';
 
 /**
  * Analysis cost is proportional to histogram buckets, not to requests: a run directory holding
- * `--requests` recorded requests (4 experiments × 3 variants × 3 trials, log-normal latencies from
+ * `--requests` recorded requests (every experiment of the suite × 3 variants × 3 trials, log-normal latencies from
  * 200 µs to seconds, turns and errors included) is summarised and rendered (summary.json,
  * report.md, report.html, exactly what `mcpbench report` does) `--repeat` times; the median is
  * printed against the 2 s goal.
@@ -28,7 +30,10 @@ if (!Number.isInteger(requests) || requests < 36 || !Number.isInteger(repeat) ||
   process.exit(2);
 }
 
-const experiments = ['ttl-cache~catalogue-100-rtt-5ms', 'rolling-update', 'pod-kill', 'hpa'];
+// every experiment id the suite's defaults produce (experiments/registry.ts): one per case
+const experiments = EXPERIMENT_NAMES.flatMap((name) =>
+  DEFAULT_EXPERIMENTS[name].cases.map((c, _, cases) => experimentId(name, c, cases.length)),
+);
 const variants = ['legacy-sticky', 'legacy-redis', 'rc'];
 const trialsPer = 3;
 const perTrial = Math.ceil(requests / (experiments.length * variants.length * trialsPer));

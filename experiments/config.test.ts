@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildRunConfig, ConfigError, readConfigFile, resolveExperiments } from './config.js';
-import { DEFAULT_EXPERIMENTS } from './definitions.js';
+import { DEFAULT_EXPERIMENTS } from './registry.js';
 
 describe('run config', () => {
   it('defaults to every experiment and variant on the local cluster', () => {
@@ -76,5 +76,41 @@ describe('run config', () => {
   it('rejects an HPA whose minimum exceeds its maximum', () => {
     const config = buildRunConfig({ overrides: { hpa: { hpa: { minReplicas: 5, maxReplicas: 2 } } } }, {});
     expect(() => resolveExperiments(config)).toThrow(/minReplicas \(5\) > maxReplicas \(2\)/);
+  });
+
+  it('lets a flag beat the file everywhere, per-experiment overrides included', () => {
+    const file = {
+      duration: '6s',
+      trials: 4,
+      overrides: { 'ttl-cache': { duration: '4s', trials: 2 }, hpa: { duration: '5s' } },
+    };
+    const fromFile = resolveExperiments(buildRunConfig(file, {}));
+    const ttl = (defs: ReturnType<typeof resolveExperiments>) => defs.find((d) => d.name === 'ttl-cache');
+    // in the file the more specific value wins: overrides.<name> over the run-wide field
+    expect(ttl(fromFile)?.durationMs).toBe(4_000);
+    expect(ttl(fromFile)?.trials).toBe(2);
+    expect(fromFile.find((d) => d.name === 'rolling-update')?.durationMs).toBe(6_000);
+    expect(fromFile.find((d) => d.name === 'rolling-update')?.trials).toBe(4);
+    const flagged = buildRunConfig(file, { duration: '2s', trials: 3 });
+    const defs = resolveExperiments(flagged);
+    expect(defs.map((d) => d.durationMs)).toEqual([2_000, 2_000, 2_000, 2_000]);
+    expect(defs.map((d) => d.trials)).toEqual([3, 3, 3, 3]);
+    // what run.json records is what ran
+    expect(flagged.overrides['ttl-cache']).toEqual({});
+    // a rollout scaled with the flag's duration, not the file's
+    const rolling = defs.find((d) => d.name === 'rolling-update');
+    expect(rolling?.actions[0]?.atMs).toBe(600);
+  });
+
+  it('counts an open load in sessions unless told otherwise, as the engines do', () => {
+    const config = buildRunConfig({ overrides: { hpa: { load: { model: 'open', rate: 5 } } } }, {});
+    const hpa = resolveExperiments(config).find((d) => d.name === 'hpa');
+    expect(hpa?.load).toMatchObject({ model: 'open', rate: 5, unit: 'sessions' });
+  });
+
+  it('refuses an HPA override on an experiment without an HPA', () => {
+    expect(() => buildRunConfig({ overrides: { 'pod-kill': { hpa: { maxReplicas: 3 } } } }, {})).toThrow(
+      'overrides.pod-kill.hpa: only hpa has an HPA',
+    );
   });
 });

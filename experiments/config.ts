@@ -4,12 +4,8 @@ import { z } from 'zod';
 import { VARIANT_NAMES, type VariantName } from '../cluster/provider.js';
 import { parseThresholds } from '../rundir/threshold-spec.js';
 import { describeFileError } from '../util/file-errors.js';
-import {
-  DEFAULT_EXPERIMENTS,
-  EXPERIMENT_NAMES,
-  type ExperimentDefinition,
-  type ExperimentName,
-} from './definitions.js';
+import type { ExperimentDefinition } from './definitions.js';
+import { DEFAULT_EXPERIMENTS, EXPERIMENT_NAMES, type ExperimentName } from './registry.js';
 import { MIN_LOAD_DURATION_MS, parseDuration } from './values.js';
 
 /**
@@ -46,7 +42,8 @@ const LoadSchema = z.discriminatedUnion('model', [
   z.strictObject({
     model: z.literal('open'),
     rate: z.number().positive(),
-    unit: z.enum(['sessions', 'requests']).default('requests'),
+    /** what `rate` counts; the engines' own default (scenarios/engine), so that one word means one thing */
+    unit: z.enum(['sessions', 'requests']).default('sessions'),
     stages: z.array(StageSchema).optional(),
     maxInFlight: z.number().int().positive().optional(),
   }),
@@ -122,9 +119,13 @@ const RunConfigSchema = z.strictObject({
   l7: z.boolean().default(false),
   experiments: csv(EXPERIMENT_NAMES, 'experiment').default([...EXPERIMENT_NAMES]),
   variants: csv(VARIANT_NAMES, 'variant').default([...VARIANT_NAMES]),
-  /** Overrides every experiment's own duration (its timed actions and load stages scale with it). */
+  /**
+   * Overrides every experiment's own duration (its timed actions and load stages scale with it);
+   * an `overrides.<name>.duration` in the file is more specific and wins over it, a `--duration` flag
+   * wins over both.
+   */
   duration: DurationSchema.optional(),
-  /** Overrides every experiment's own number of trials. */
+  /** Overrides every experiment's own number of trials; precedence as for `duration`. */
   trials: z.number().int().min(1).max(100).optional(),
   seed: z.number().int().min(0).default(1),
   out: z.string().trim().min(1, 'needs a value, got an empty string').optional(),
@@ -179,7 +180,14 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   return value as Record<string, unknown>;
 }
 
-/** Flags win over the file; both are validated together so an error names its source. */
+/** Fields a flag sets for every experiment: given as a flag, it also beats `overrides.<name>.<field>`. */
+const EVERY_EXPERIMENT_FLAGS = ['duration', 'trials'] as const;
+
+/**
+ * Flags win over the file, everywhere: a flag given for every experiment (`--duration`, `--trials`)
+ * also replaces the per-experiment values of the file's `overrides`. Both are validated together so
+ * an error names its source.
+ */
 export function buildRunConfig(
   file: Record<string, unknown>,
   flags: Record<string, unknown>,
@@ -200,14 +208,23 @@ export function buildRunConfig(
     );
   }
   const config = result.data;
+  for (const field of EVERY_EXPERIMENT_FLAGS) {
+    if (flags[field] === undefined) continue;
+    for (const o of Object.values(config.overrides)) if (o) delete o[field];
+  }
   for (const [name, o] of Object.entries(config.overrides)) {
-    if (o?.hpa && name !== 'hpa')
-      throw new ConfigError(`overrides.${name}.hpa: only the hpa experiment has an HPA`);
+    if (o?.hpa && !DEFAULT_EXPERIMENTS[name as ExperimentName].hpa) {
+      const withHpa = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].hpa);
+      throw new ConfigError(`overrides.${name}.hpa: only ${withHpa.join(', ')} has an HPA`);
+    }
   }
   return config;
 }
 
-function scaleTimes(def: ExperimentDefinition, durationMs: number): ExperimentDefinition {
+function scaleTimes<N extends string>(
+  def: ExperimentDefinition<N>,
+  durationMs: number,
+): ExperimentDefinition<N> {
   if (durationMs === def.durationMs) return def;
   const f = durationMs / def.durationMs;
   const load = def.load.stages
@@ -247,7 +264,7 @@ export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
       : base.load;
     let def: ExperimentDefinition = {
       ...base,
-      trials: config.trials ?? o.trials ?? base.trials,
+      trials: o.trials ?? config.trials ?? base.trials,
       replicas: o.replicas ?? base.replicas,
       serverEnv: { ...base.serverEnv, ...o.serverEnv },
       rttMs: o.rttMs ?? base.rttMs,

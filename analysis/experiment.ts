@@ -1,0 +1,27 @@
+import type { Trial } from './load-run.js';
+import type { MetricName } from './metrics.js';
+import type { RichText, Table } from './report/model.js';
+import type { Comparison, VariantSummary } from './summary-types.js';
+
+/**
+ * The analysis side of an experiment: one folder, analysis/plugins/<name>/, listed once in
+ * analysis/plugins/registry.ts. Its runner side (load, actions, variants, trials) is
+ * experiments/plugins/<name>/definition.ts.
+ */
+export interface AnalysedExperiment {
+  /** per-trial metrics recorded beyond the common ones (analysis/metrics.ts), in this order */
+  perTrial: readonly MetricName[];
+  /** metrics compared legacy vs rc, in report order */
+  compared: readonly MetricName[];
+  /** the experiment's own blocks of an experiment × variant summary */
+  summarise?: (trials: Trial[]) => Partial<Pick<VariantSummary, 'disruption' | 'scaling'>>;
+  /** the verdict sentences for one experiment id (rc is there; comparisons are that id's) */
+  verdict: (v: {
+    id: string;
+    rc: VariantSummary;
+    legacies: VariantSummary[];
+    comparisons: Comparison[];
+  }) => RichText[];
+  /** the experiment's own table, below the common one */
+  table: (rows: VariantSummary[]) => Table;
+}

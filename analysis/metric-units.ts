@@ -1,0 +1,14 @@
+/** The unit of each metric as summary.json, compare and the reports state it (analysis/metrics.ts). */
+export type MetricUnit =
+  | 'µs'
+  | 'ms'
+  | 'share'
+  | 'req/s'
+  | 'requests'
+  | 'sessions'
+  | 'tasks'
+  | 'round trips'
+  | 'bytes'
+  | 'CV';
+
+export type MetricDirection = 'lower' | 'higher';

@@ -1,0 +1,201 @@
+import { HISTOGRAM_KEYS, requestLatencyKey } from '../rundir/raw-result.js';
+import type { Trial } from './load-run.js';
+import type { MetricDirection, MetricUnit } from './metric-units.js';
+import { trialDisruption } from './plugins/disruption-figures.js';
+import { trialScaling } from './plugins/hpa/scaling.js';
+import { mergeHistograms } from './stats.js';
+import type { VariantSummary } from './summary-types.js';
+
+/**
+ * The one catalogue of per-trial metrics: name, label, unit, which direction is better, how to read
+ * it from one trial (summary.json's `perTrial`, compare's t-tests, the legacy-vs-rc intervals) and
+ * from an experiment × variant summary (reports, thresholds). Which metrics an experiment records
+ * and compares is said by its plugin (analysis/plugins/<name>/).
+ */
+interface MetricSpec {
+  label: string;
+  unit: MetricUnit;
+  betterWhen: MetricDirection;
+  fromTrial: (t: Trial) => number | null;
+  fromSummary: (v: VariantSummary) => number | null;
+}
+
+const latencyCache = new WeakMap<Trial, { p50: number; p99: number }>();
+function trialLatency(t: Trial): { p50: number; p99: number } {
+  let v = latencyCache.get(t);
+  if (!v) {
+    const h = mergeHistograms([t.engine.histograms[requestLatencyKey(t.engine)]]);
+    v = { p50: h.getValueAtPercentile(50), p99: h.getValueAtPercentile(99) };
+    h.destroy();
+    latencyCache.set(t, v);
+  }
+  return v;
+}
+
+const turnCache = new WeakMap<Trial, { mean: number; p50: number }>();
+function trialTurn(t: Trial): { mean: number; p50: number } | null {
+  if (t.engine.counts.turns <= 0) return null;
+  let v = turnCache.get(t);
+  if (!v) {
+    const h = mergeHistograms([t.engine.histograms[HISTOGRAM_KEYS.turn]]);
+    v = { mean: h.mean, p50: h.getValueAtPercentile(50) };
+    h.destroy();
+    turnCache.set(t, v);
+  }
+  return v;
+}
+
+const perTurn = (t: Trial, x: number) => (t.engine.counts.turns > 0 ? x / t.engine.counts.turns : null);
+const failed = (v: VariantSummary) => Object.values(v.errors).reduce((s, n) => s + n, 0);
+
+export const METRICS = {
+  p50Us: {
+    label: 'request p50',
+    unit: 'µs',
+    betterWhen: 'lower',
+    fromTrial: (t) => trialLatency(t).p50,
+    fromSummary: (v) => v.latency.p50Us,
+  },
+  p99Us: {
+    label: 'request p99',
+    unit: 'µs',
+    betterWhen: 'lower',
+    fromTrial: (t) => trialLatency(t).p99,
+    fromSummary: (v) => v.latency.p99Us,
+  },
+  turnMeanUs: {
+    label: 'turn mean',
+    unit: 'µs',
+    betterWhen: 'lower',
+    fromTrial: (t) => trialTurn(t)?.mean ?? null,
+    fromSummary: (v) => v.turn?.meanUs ?? null,
+  },
+  turnP50Us: {
+    label: 'turn p50',
+    unit: 'µs',
+    betterWhen: 'lower',
+    fromTrial: (t) => trialTurn(t)?.p50 ?? null,
+    fromSummary: (v) => v.turn?.p50Us ?? null,
+  },
+  throughputPerSecond: {
+    label: 'throughput',
+    unit: 'req/s',
+    betterWhen: 'higher',
+    fromTrial: (t) => t.engine.counts.requests / (t.engine.durationMs / 1000),
+    fromSummary: (v) => v.throughputPerSecond,
+  },
+  errorRate: {
+    label: 'error rate',
+    unit: 'share',
+    betterWhen: 'lower',
+    fromTrial: (t) => (t.engine.counts.requests ? t.engine.counts.errors / t.engine.counts.requests : 0),
+    fromSummary: (v) => v.errorRate,
+  },
+  failedRequests: {
+    label: 'failed requests',
+    unit: 'requests',
+    betterWhen: 'lower',
+    fromTrial: (t) => t.engine.counts.errors,
+    fromSummary: failed,
+  },
+  roundTripsPerTurn: {
+    label: 'round trips / turn',
+    unit: 'round trips',
+    betterWhen: 'lower',
+    fromTrial: (t) => perTurn(t, t.engine.counts.roundTrips),
+    fromSummary: (v) => v.roundTripsPerTurn,
+  },
+  bytesPerTurn: {
+    label: 'bytes / turn',
+    unit: 'bytes',
+    betterWhen: 'lower',
+    fromTrial: (t) => perTurn(t, t.engine.counts.bytesSent + t.engine.counts.bytesReceived),
+    fromSummary: (v) => v.bytesPerTurn,
+  },
+  sessionsLost: {
+    label: 'sessions lost',
+    unit: 'sessions',
+    betterWhen: 'lower',
+    fromTrial: (t) => t.engine.lifecycle.sessionsLost,
+    fromSummary: (v) => v.lifecycle.sessionsLost,
+  },
+  tasksLost: {
+    label: 'tasks lost',
+    unit: 'tasks',
+    betterWhen: 'lower',
+    fromTrial: (t) => t.engine.lifecycle.tasksLost,
+    fromSummary: (v) => v.lifecycle.tasksLost,
+  },
+  p99DuringUs: {
+    label: 'p99 during action',
+    unit: 'µs',
+    betterWhen: 'lower',
+    fromTrial: (t) => trialDisruption(t).p99DuringUs,
+    fromSummary: (v) => v.disruption?.p99DuringUs ?? null,
+  },
+  recoveryMs: {
+    label: 'recovery time',
+    unit: 'ms',
+    betterWhen: 'lower',
+    fromTrial: (t) => trialDisruption(t).recoveryMs,
+    fromSummary: (v) => v.disruption?.recoveryMs ?? null,
+  },
+  timeToFirstScaleUpMs: {
+    label: 'time to first scale-up',
+    unit: 'ms',
+    betterWhen: 'lower',
+    fromTrial: (t) => trialScaling(t).timeToFirstScaleUpMs,
+    fromSummary: (v) => v.scaling?.timeToFirstScaleUpMs ?? null,
+  },
+  loadSpreadCv: {
+    label: 'load spread CV',
+    unit: 'CV',
+    betterWhen: 'lower',
+    fromTrial: (t) => trialScaling(t).loadSpread?.cv ?? null,
+    fromSummary: (v) => v.scaling?.loadSpread?.cv ?? null,
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+export type MetricName = keyof typeof METRICS;
+
+export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
+
+/** Recorded for every trial of every experiment (present in perTrial even when empty). */
+export const COMMON_METRICS = [
+  'p50Us',
+  'p99Us',
+  'errorRate',
+  'failedRequests',
+  'throughputPerSecond',
+] as const satisfies readonly MetricName[];
+
+/** Recorded for every trial that ran turns. */
+export const TURN_METRICS = [
+  'turnMeanUs',
+  'turnP50Us',
+  'roundTripsPerTurn',
+  'bytesPerTurn',
+] as const satisfies readonly MetricName[];
+
+/** Compared legacy vs rc in every experiment. */
+export const COMMON_COMPARED = ['p50Us', 'p99Us', 'errorRate'] as const satisfies readonly MetricName[];
+
+/** A value in its metric's unit, as the legacy-vs-rc comparisons print it ("3.10 ms", "0.5%", "4.00 round trips"). */
+export function formatMetricValue(unit: MetricUnit, x: number): string {
+  if (unit === 'µs') return fmt.ms(x);
+  if (unit === 'share') return fmt.pct(x);
+  return `${fmt.num(x, 2)} ${unit}`;
+}
+
+/** Number formatting shared by both reports and compare. */
+export const fmt = {
+  ms: (us: number | null | undefined) =>
+    us === null || us === undefined ? '–' : `${(us / 1000).toFixed(us < 10_000 ? 2 : 1)} ms`,
+  pct: (x: number | null | undefined) =>
+    x === null || x === undefined ? '–' : `${(x * 100).toFixed(x < 0.01 && x > 0 ? 3 : 1)}%`,
+  num: (x: number | null | undefined, digits = 1) =>
+    x === null || x === undefined ? '–' : x.toFixed(digits),
+  int: (x: number | null | undefined) => (x === null || x === undefined ? '–' : String(Math.round(x))),
+  s: (ms: number | null | undefined) =>
+    ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`,
+};

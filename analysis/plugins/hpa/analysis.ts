@@ -1,0 +1,54 @@
+import type { AnalysedExperiment } from '../../experiment.js';
+import { COMMON_COMPARED, fmt } from '../../metrics.js';
+import { cell, strong, table } from '../../report/model.js';
+import type { VariantSummary } from '../../summary-types.js';
+import { trialScaling } from './scaling.js';
+
+/** hpa: how each variant scales under a CPU HPA, and how evenly the new replicas get load. */
+export const hpa: AnalysedExperiment = {
+  perTrial: ['timeToFirstScaleUpMs', 'loadSpreadCv'],
+  compared: [...COMMON_COMPARED, 'loadSpreadCv'],
+  summarise: (trials) => ({ scaling: trials[0] ? trialScaling(trials[0]) : null }),
+  verdict: ({ id, rc, legacies }) => {
+    const parts = [rc, ...legacies].map((v: VariantSummary) => {
+      const s = v.scaling;
+      if (!s) return `${v.variant}: no scaling data`;
+      const spreadText = s.loadSpread
+        ? `busiest replica ${fmt.pct(s.loadSpread.busiestShare)} / idlest ${fmt.pct(s.loadSpread.idlestShare)} of requests after scale-up`
+        : 'no scale-up, so no spread';
+      const first =
+        s.timeToFirstScaleUpMs === null
+          ? 'never scaled up'
+          : s.timeToFirstScaleUpMs < 0
+            ? `first scale-up ${fmt.s(-s.timeToFirstScaleUpMs)} before the load step (at base load)`
+            : `first scale-up ${fmt.s(s.timeToFirstScaleUpMs)} after the load step`;
+      return `${v.variant}: scaled to ${s.maxReplicas}, ${first}, ${spreadText}`;
+    });
+    return [[strong(id), `: ${parts.join('; ')}.`]];
+  },
+  table: (rows) =>
+    table(
+      [
+        'variant',
+        'max replicas:',
+        'first scale-up:',
+        'at max:',
+        'scale-down after:',
+        'load spread CV:',
+        'busiest / idlest share:',
+      ],
+      rows.map((v) => {
+        const s = v.scaling;
+        const spread = s?.loadSpread;
+        return [
+          cell(v.variant),
+          cell(s ? String(s.maxReplicas) : '–', s?.maxReplicas ?? null),
+          cell(fmt.s(s?.timeToFirstScaleUpMs), s?.timeToFirstScaleUpMs ?? null),
+          cell(fmt.s(s?.timeToMaxMs), s?.timeToMaxMs ?? null),
+          cell(fmt.s(s?.scaleDownMs), s?.scaleDownMs ?? null),
+          cell(fmt.num(spread?.cv, 2), spread?.cv ?? null),
+          cell(spread ? `${fmt.pct(spread.busiestShare)} / ${fmt.pct(spread.idlestShare)}` : '–'),
+        ];
+      }),
+    ),
+};

@@ -1,0 +1,98 @@
+import { comparisonMark, describeComparison } from '../describe.js';
+import { fmt, METRICS } from '../metrics.js';
+import { analysisOf } from '../plugins/registry.js';
+import type { RunSummary } from '../summary-types.js';
+import { describeThresholdResult } from '../thresholds.js';
+import { verdictLines } from '../verdict.js';
+import { type Block, cell, type ReportModel, type Section, table } from './model.js';
+
+/** The report of a run as a model (analysis/report/model.ts): the verdict first, then one section per experiment. */
+export function buildReport(summary: RunSummary): ReportModel {
+  const sections: Section[] = [];
+  const verdict = verdictLines(summary);
+  sections.push({
+    title: 'Verdict',
+    blocks: [{ kind: 'list', items: verdict.length ? verdict : [['No comparable experiment ran.']] }],
+  });
+  if (summary.thresholds.length) {
+    const failed = summary.thresholds.filter((r) => !r.ok).length;
+    sections.push({
+      title: `Thresholds: ${failed ? `${failed} of ${summary.thresholds.length} FAILED` : `all ${summary.thresholds.length} passed`}`,
+      blocks: [{ kind: 'list', items: summary.thresholds.map((r) => [describeThresholdResult(r)]) }],
+    });
+  }
+  if (summary.interruptedTrials?.length)
+    sections.push({
+      title: 'Trials left out (interrupted)',
+      blocks: [{ kind: 'list', items: summary.interruptedTrials.map((t) => [t]) }],
+    });
+  if (summary.problems.length)
+    sections.push({
+      title: 'Files that could not be read',
+      blocks: [{ kind: 'list', items: summary.problems.map((p) => [p]) }],
+    });
+  const ids = [...new Set(summary.variants.map((v) => v.experimentId))];
+  for (const id of ids) {
+    const rows = summary.variants.filter((v) => v.experimentId === id);
+    const blocks: Block[] = [];
+    blocks.push({
+      kind: 'table',
+      table: table(
+        ['variant', 'trials:', 'requests:', 'req/s:', 'p50:', 'p99:', 'p99.9:', 'errors:', 'by class'],
+        rows.map((v) => {
+          const byClass = Object.entries(v.errors)
+            .filter(([, n]) => n > 0)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ');
+          const throughput = METRICS.throughputPerSecond.fromSummary(v);
+          const errorRate = METRICS.errorRate.fromSummary(v);
+          return [
+            cell(v.variant),
+            cell(String(v.trials), v.trials),
+            cell(String(v.requests), v.requests),
+            cell(fmt.int(throughput), throughput),
+            cell(fmt.ms(METRICS.p50Us.fromSummary(v)), METRICS.p50Us.fromSummary(v)),
+            cell(fmt.ms(METRICS.p99Us.fromSummary(v)), METRICS.p99Us.fromSummary(v)),
+            cell(fmt.ms(v.latency.p999Us), v.latency.p999Us),
+            cell(fmt.pct(errorRate), errorRate),
+            cell(byClass || '–'),
+          ];
+        }),
+      ),
+    });
+    const plugin = rows[0] ? analysisOf(rows[0].experiment) : null;
+    if (plugin) blocks.push({ kind: 'table', table: plugin.table(rows) });
+    const comps = summary.comparisons.filter((c) => c.experimentId === id);
+    if (comps.length)
+      blocks.push({
+        kind: 'table',
+        table: table(
+          ['compared (legacy − rc)', 'result'],
+          comps.map((c) => [
+            cell(`${c.metric} (${c.baseline})`),
+            {
+              ...cell(describeComparison(c), c.interval.diff),
+              interval: { low: c.interval.low, high: c.interval.high },
+              mark: comparisonMark(c),
+            },
+          ]),
+        ),
+      });
+    for (const v of rows.filter((v) => v.engineFaults.missedArrivals > 0 || v.engineFaults.notes.length))
+      blocks.push({
+        kind: 'note',
+        text: [`load generator (${v.variant}): ${v.engineFaults.notes.join('; ')}`],
+      });
+    sections.push({ title: id, experimentId: id, blocks });
+  }
+  return {
+    title: `mcpbench: ${summary.run}`,
+    meta: {
+      cluster: summary.cluster.provider,
+      kubernetesVersion: summary.cluster.kubernetesVersion,
+      status: summary.status,
+      generatedAt: summary.generatedAt,
+    },
+    sections,
+  };
+}
