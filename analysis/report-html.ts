@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { HISTOGRAM_KEYS } from '../rundir/raw-result.js';
 import type { LoadedRun } from './load-run.js';
-import { renderMarkdown } from './report-md.js';
+import { deploymentLabel, renderMarkdown } from './report-md.js';
 import { mergeHistograms } from './stats.js';
 import type { RunSummary } from './summarise.js';
 import { formatObserved } from './thresholds.js';
@@ -172,6 +172,7 @@ export function renderHtml(summary: RunSummary, run: LoadedRun): string {
   body.push(
     `<p class="meta">cluster ${escapeHtml(summary.cluster.provider)} (${escapeHtml(summary.cluster.kubernetesVersion ?? 'n/a')}) · status ${escapeHtml(summary.status)} · generated ${escapeHtml(summary.generatedAt)}</p>`,
   );
+  body.push(`<p class="meta">deployment ${escapeHtml(deploymentLabel(summary.deployment))}</p>`);
   body.push('<section id="verdict"><h2>Verdict</h2><ul>');
   for (const l of verdictLines(summary)) body.push(`<li>${inlineMarkdown(l)}</li>`);
   body.push('</ul></section>');

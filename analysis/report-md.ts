@@ -2,12 +2,22 @@ import type { RunSummary, VariantSummary } from './summarise.js';
 import { describeThresholdResult } from './thresholds.js';
 import { describeComparison, fmt, verdictLines } from './verdict.js';
 
+/** Which manifests the run deployed (run config `deployment`). */
+export function deploymentLabel(deployment: RunSummary['deployment']): string {
+  if (deployment === 'prepared')
+    return 'prepared (preStop delay, readiness off on SIGTERM, grace to match, PDB)';
+  if (deployment === 'unprepared') return 'unprepared (no preStop, no PDB, SIGTERM stops listening at once)';
+  return 'not recorded (runs before this field deployed unprepared manifests)';
+}
+
 /** report.md: the verdict and the headline tables, sized for a PR comment or a CI job summary. */
 export function renderMarkdown(summary: RunSummary): string {
   const out: string[] = [];
   out.push(`# mcpbench: ${summary.run}`, '');
   out.push(
     `Cluster: ${summary.cluster.provider} (${summary.cluster.kubernetesVersion ?? 'n/a'}) · status: ${summary.status}`,
+    '',
+    `Deployment: ${deploymentLabel(summary.deployment)}`,
     '',
   );
   out.push('## Verdict', '');

@@ -86,9 +86,14 @@ export interface RunSummary {
   comparisons: Comparison[];
   fingerprint: Record<string, unknown>;
   cluster: { provider: string; kubernetesVersion: string | null };
+  /** run config `deployment`; null when the run did not record it (older runs used unprepared manifests) */
+  deployment: 'prepared' | 'unprepared' | null;
   /** the run's k6-style thresholds, each checked per experiment × variant (empty when none are set) */
   thresholds: ThresholdResult[];
 }
+
+const deploymentOf = (v: unknown): RunSummary['deployment'] =>
+  v === 'prepared' || v === 'unprepared' ? v : null;
 
 function percentiles(h: hdr.Histogram): Percentiles {
   return {
@@ -382,6 +387,7 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
     comparisons,
     fingerprint: run.manifest.fingerprint,
     cluster: run.manifest.cluster,
+    deployment: deploymentOf(run.manifest.config.deployment),
     thresholds: [],
   };
 }
