@@ -140,6 +140,7 @@ export function renderHtml(summary: RunSummary, run: LoadedRun): string {
   body.push(`<h1>${escapeHtml(report.title)}</h1>`);
   body.push(
     `<p class="meta">cluster ${escapeHtml(report.meta.cluster)} (${escapeHtml(report.meta.kubernetesVersion ?? 'n/a')}) · status ${escapeHtml(report.meta.status)} · generated ${escapeHtml(report.meta.generatedAt)}</p>`,
+    `<p class="meta">deployment ${escapeHtml(report.meta.deployment)}</p>`,
   );
   for (const section of report.sections) {
     const exp =

@@ -27,6 +27,8 @@ export function renderMarkdown(summary: RunSummary): string {
   out.push(
     `Cluster: ${report.meta.cluster} (${report.meta.kubernetesVersion ?? 'n/a'}) · status: ${report.meta.status}`,
     '',
+    `Deployment: ${report.meta.deployment}`,
+    '',
   );
   for (const s of report.sections) {
     out.push(`## ${s.title}`, '');

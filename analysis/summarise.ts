@@ -12,6 +12,9 @@ import type { Comparison, Percentiles, RunSummary, VariantSummary } from './summ
  * What an experiment adds (its metrics, its own blocks) comes from its plugin (analysis/plugins/).
  */
 
+const deploymentOf = (v: unknown): RunSummary['deployment'] =>
+  v === 'prepared' || v === 'unprepared' ? v : null;
+
 function percentiles(h: hdr.Histogram): Percentiles {
   return {
     count: h.totalCount,
@@ -136,6 +139,7 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
     comparisons,
     fingerprint: run.manifest.fingerprint,
     cluster: run.manifest.cluster,
+    deployment: deploymentOf(run.manifest.config.deployment),
     thresholds: [],
   };
 }

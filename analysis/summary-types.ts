@@ -96,6 +96,8 @@ export interface RunSummary {
   comparisons: Comparison[];
   fingerprint: Record<string, unknown>;
   cluster: { provider: string; kubernetesVersion: string | null };
+  /** run config `deployment`; null when the run did not record it (older runs used unprepared manifests) */
+  deployment: 'prepared' | 'unprepared' | null;
   /** the run's k6-style thresholds, each checked per experiment × variant (empty when none are set) */
   thresholds: ThresholdResult[];
 }

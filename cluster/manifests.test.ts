@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { variantObjects, variantSpec, variantSpecFromObjects } from './manifests.js';
+import { overridesFromSpec, variantObjects, variantSpec, variantSpecFromObjects } from './manifests.js';
+import { VARIANT_NAMES } from './provider.js';
+
+/** What the preparation changes: the kinds rendered, and the pod's life-cycle fields. */
+const shape = (objects: ReturnType<typeof variantObjects>) => {
+  const deployment = objects.find((o) => o.kind === 'Deployment')!;
+  const pod = deployment.spec.template.spec;
+  return {
+    kinds: objects.map((o) => o.kind),
+    annotations: deployment.metadata.annotations,
+    grace: pod.terminationGracePeriodSeconds,
+    lifecycle: pod.containers[0].lifecycle,
+    env: pod.containers[0].env,
+  };
+};
 
 describe('manifests are the source of truth', () => {
   it('derives each variant from its Deployment, Service and HPA objects', () => {
@@ -50,5 +64,65 @@ describe('manifests are the source of truth', () => {
     });
     expect(spec.hpa?.scaleDown.stabilizationWindowSeconds).toBe(5);
     expect(spec.env.MCPBENCH_TOOL_CPU_MS).toBe('3');
+  });
+
+  it('prepares every variant for disruption: preStop, shutdown delay, grace period to match, PDB', () => {
+    for (const name of VARIANT_NAMES) {
+      const objects = variantObjects(name, { replicas: 3 });
+      const deployment = objects.find((o) => o.kind === 'Deployment')!;
+      const pod = deployment.spec.template.spec;
+      const container = pod.containers[0];
+      const env = (k: string) => Number(container.env.find((e: { name: string }) => e.name === k)?.value);
+      expect(deployment.metadata.annotations['mcpbench/deployment']).toBe('prepared');
+      expect(container.lifecycle).toEqual({ preStop: { sleep: { seconds: 2 } } });
+      expect(env('MCPBENCH_SHUTDOWN_DELAY_MS')).toBe(1000);
+      // The server stays unready and serving for the delay, and the probe looks often enough to see it.
+      expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+      expect(container.readinessProbe.periodSeconds * 1000).toBeLessThanOrEqual(
+        env('MCPBENCH_SHUTDOWN_DELAY_MS'),
+      );
+      expect(pod.terminationGracePeriodSeconds).toBe(8);
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(
+        2 + (env('MCPBENCH_SHUTDOWN_DELAY_MS') + env('MCPBENCH_SHUTDOWN_GRACE_MS')) / 1000,
+      );
+      const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget')!;
+      expect(pdb.apiVersion).toBe('policy/v1');
+      expect(pdb.spec.maxUnavailable).toBe(1);
+      expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+      expect(deployment.spec.template.metadata.labels).toMatchObject(pdb.spec.selector.matchLabels);
+      expect(variantSpec(name)).toMatchObject({
+        deployment: 'prepared',
+        preStopSleepSeconds: 2,
+        terminationGracePeriodSeconds: 8,
+      });
+    }
+  });
+
+  it('raises the grace period when the drain is made longer', () => {
+    const spec = variantSpec('rc', { env: { MCPBENCH_SHUTDOWN_GRACE_MS: '10000' } });
+    expect(spec.terminationGracePeriodSeconds).toBe(2 + 1 + 10 + 1);
+  });
+
+  it('renders the unprepared Deployment as it was: no preStop, no delay, no PDB, 5 s grace', () => {
+    for (const name of VARIANT_NAMES) {
+      const objects = variantObjects(name, { deployment: 'unprepared' });
+      const deployment = objects.find((o) => o.kind === 'Deployment')!;
+      const container = deployment.spec.template.spec.containers[0];
+      expect(deployment.metadata.annotations['mcpbench/deployment']).toBe('unprepared');
+      expect(container.lifecycle).toBeUndefined();
+      expect(container.env.map((e: { name: string }) => e.name)).not.toContain('MCPBENCH_SHUTDOWN_DELAY_MS');
+      expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(5);
+      expect(objects.map((o) => o.kind)).toEqual(['Deployment', 'Service']);
+      const spec = variantSpec(name, { deployment: 'unprepared' });
+      expect(spec).toMatchObject({ deployment: 'unprepared', preStopSleepSeconds: 0 });
+      // kind/kube re-render a spec into the very objects the local provider followed.
+      expect(shape(variantObjects(name, overridesFromSpec(spec)))).toEqual(
+        shape(variantObjects(name, { deployment: 'unprepared' })),
+      );
+    }
+    const prepared = variantSpec('rc', { replicas: 2 });
+    expect(shape(variantObjects('rc', overridesFromSpec(prepared)))).toEqual(
+      shape(variantObjects('rc', { replicas: 2 })),
+    );
   });
 });

@@ -30,7 +30,18 @@ const VARIANT_SHAPE: Record<
   rc: { server: 'rc', store: 'redis', affinity: 'None' },
 };
 
+/**
+ * `prepared` (default): the manifests as they are (preStop delay, shutdown delay with readiness off,
+ * grace period to match, PodDisruptionBudget). `unprepared`: the same objects as they were before the
+ * preparation, so a run can show what it buys.
+ */
+export type DeploymentMode = 'prepared' | 'unprepared';
+
+/** The grace period of the manifests before the preparation. */
+const UNPREPARED_TERMINATION_GRACE_SECONDS = 5;
+
 export interface VariantOverrides {
+  deployment?: DeploymentMode;
   replicas?: number;
   /** MCPBENCH_* variables added to the container env (override the manifest's) */
   env?: Record<string, string>;
@@ -68,7 +79,7 @@ function render(file: string, vars: Record<string, string>): K8sObject[] {
   return parseAllDocuments(text).map((d) => d.toJS() as K8sObject);
 }
 
-/** The rendered Deployment, Service and HPA of one variant, with the overrides applied. */
+/** The rendered Deployment, PodDisruptionBudget, Service and HPA of one variant, with the overrides applied. */
 export function variantObjects(name: VariantName, overrides: VariantOverrides = {}): K8sObject[] {
   const shape = VARIANT_SHAPE[name];
   const objects = render('variant.yaml', {
@@ -88,6 +99,28 @@ export function variantObjects(name: VariantName, overrides: VariantOverrides = 
     const existing = container.env.find((e: { name: string }) => e.name === k);
     if (existing) existing.value = String(v);
     else container.env.push({ name: k, value: String(v) });
+  }
+  const mode = overrides.deployment ?? 'prepared';
+  deployment.metadata.annotations = { ...deployment.metadata.annotations, 'mcpbench/deployment': mode };
+  if (mode === 'unprepared') {
+    delete container.lifecycle;
+    container.env = container.env.filter((e: { name: string }) => e.name !== 'MCPBENCH_SHUTDOWN_DELAY_MS');
+    pod.terminationGracePeriodSeconds = UNPREPARED_TERMINATION_GRACE_SECONDS;
+    objects.splice(
+      objects.findIndex((o) => o.kind === 'PodDisruptionBudget'),
+      1,
+    );
+  } else {
+    // The grace period covers the preStop delay, the shutdown delay and the drain (as the env sets
+    // them), plus a second: the kubelet counts preStop inside the grace period.
+    const envMs = (k: string) =>
+      Number(container.env.find((e: { name: string; value?: string }) => e.name === k)?.value ?? 0);
+    const needed =
+      Math.ceil(
+        (container.lifecycle?.preStop?.sleep?.seconds ?? 0) +
+          (envMs('MCPBENCH_SHUTDOWN_DELAY_MS') + envMs('MCPBENCH_SHUTDOWN_GRACE_MS')) / 1000,
+      ) + 1;
+    pod.terminationGracePeriodSeconds = Math.max(pod.terminationGracePeriodSeconds ?? 30, needed);
   }
   const rolling = deployment.spec.strategy.rollingUpdate;
   if (overrides.maxSurge !== undefined) rolling.maxSurge = overrides.maxSurge;
@@ -310,6 +343,9 @@ export function variantSpecFromObjects(
   return {
     name,
     server,
+    deployment:
+      deployment.metadata.annotations?.['mcpbench/deployment'] === 'unprepared' ? 'unprepared' : 'prepared',
+    preStopSleepSeconds: Number(container.lifecycle?.preStop?.sleep?.seconds ?? 0),
     replicas,
     env,
     maxSurge: intOrPercent(rolling.maxSurge ?? '25%', replicas, true),
@@ -354,6 +390,7 @@ export function variantSpec(name: VariantName, overrides: VariantOverrides = {})
  */
 export function overridesFromSpec(spec: VariantSpec): VariantOverrides {
   return {
+    deployment: spec.deployment,
     replicas: spec.replicas,
     env: spec.env,
     maxSurge: spec.maxSurge,

@@ -18,6 +18,10 @@ export interface VariantSpec {
   maxSurge: number;
   maxUnavailable: number;
   terminationGracePeriodSeconds: number;
+  /** Whether the manifests are prepared for disruption (preStop, readiness off on SIGTERM, PDB) or not. */
+  deployment: 'prepared' | 'unprepared';
+  /** The container's lifecycle.preStop.sleep.seconds: how long a deleted pod waits before SIGTERM (0: none). */
+  preStopSleepSeconds: number;
   /** Service routing: plain per-connection round robin, ClientIP affinity, or an L7 proxy. */
   routing: 'round-robin' | 'client-ip' | 'session-hash' | 'mcp-method';
   /** Whether the variant needs a Redis (legacy-redis sessions, rc tasks). */
@@ -89,6 +93,8 @@ export interface ClusterEvent {
     | 'pod-started'
     | 'pod-ready'
     | 'pod-terminating'
+    | 'endpoint-removed'
+    | 'pod-sigterm'
     | 'pod-exited'
     | 'pod-killed'
     | 'redis-killed'

@@ -117,6 +117,8 @@ const RunConfigSchema = z.strictObject({
   redisUrl: z.string().optional(),
   /** L7 Services: legacy-sticky hashes Mcp-Session-Id, rc routes on Mcp-Method and balances per request. */
   l7: z.boolean().default(false),
+  /** prepared: preStop delay, readiness off on SIGTERM, grace to match, PDB; unprepared: none of these. */
+  deployment: z.enum(['prepared', 'unprepared']).default('prepared'),
   experiments: csv(EXPERIMENT_NAMES, 'experiment').default([...EXPERIMENT_NAMES]),
   variants: csv(VARIANT_NAMES, 'variant').default([...VARIANT_NAMES]),
   /**

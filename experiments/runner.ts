@@ -104,7 +104,10 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
       const provider = await options.createProvider();
       try {
         manifest.cluster.kubernetesVersion ??= await provider.kubernetesVersion();
-        const spec = variantSpecFor(step.def, step.c, step.variant, { l7: config.l7 });
+        const spec = variantSpecFor(step.def, step.c, step.variant, {
+          l7: config.l7,
+          deployment: config.deployment,
+        });
         const handles = await provider.up([spec]);
         const handle = handles.get(step.variant);
         if (!handle) throw new Error(`provider did not bring up ${step.variant}`);

@@ -1,4 +1,4 @@
-import { variantSpec } from '../cluster/manifests.js';
+import { type DeploymentMode, variantSpec } from '../cluster/manifests.js';
 import type { VariantName, VariantSpec } from '../cluster/provider.js';
 import type { ExperimentCase, ExperimentDefinition } from './definitions.js';
 
@@ -7,9 +7,10 @@ export function variantSpecFor(
   def: ExperimentDefinition,
   c: ExperimentCase,
   variant: VariantName,
-  options: { l7?: boolean } = {},
+  options: { l7?: boolean; deployment?: DeploymentMode } = {},
 ): VariantSpec {
   return variantSpec(variant, {
+    deployment: options.deployment,
     replicas: def.hpa ? def.hpa.minReplicas : def.replicas,
     env: { ...def.serverEnv, ...c.serverEnv },
     hpa: def.hpa,

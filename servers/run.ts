@@ -19,6 +19,7 @@ export const SERVER_FLAGS = {
   'cache-scope': { type: 'string' },
   'task-duration-ms': { type: 'string' },
   'task-poll-interval-ms': { type: 'string' },
+  'shutdown-delay-ms': { type: 'string' },
   'shutdown-grace-ms': { type: 'string' },
 } as const;
 

@@ -7,6 +7,14 @@ import { verdictLines } from '../verdict.js';
 import { type Block, cell, type ReportModel, type Section, table } from './model.js';
 
 /** The report of a run as a model (analysis/report/model.ts): the verdict first, then one section per experiment. */
+/** Which manifests the run deployed (run config `deployment`). */
+function deploymentLabel(deployment: RunSummary['deployment']): string {
+  if (deployment === 'prepared')
+    return 'prepared (preStop delay, readiness off on SIGTERM, grace to match, PDB)';
+  if (deployment === 'unprepared') return 'unprepared (no preStop, no PDB, SIGTERM stops listening at once)';
+  return 'not recorded (runs before this field deployed unprepared manifests)';
+}
+
 export function buildReport(summary: RunSummary): ReportModel {
   const sections: Section[] = [];
   const verdict = verdictLines(summary);
@@ -92,6 +100,7 @@ export function buildReport(summary: RunSummary): ReportModel {
       kubernetesVersion: summary.cluster.kubernetesVersion,
       status: summary.status,
       generatedAt: summary.generatedAt,
+      deployment: deploymentLabel(summary.deployment),
     },
     sections,
   };

@@ -40,7 +40,14 @@ export interface Section {
 
 export interface ReportModel {
   title: string;
-  meta: { cluster: string; kubernetesVersion: string | null; status: string; generatedAt: string };
+  meta: {
+    cluster: string;
+    kubernetesVersion: string | null;
+    status: string;
+    generatedAt: string;
+    /** which manifests the run deployed (run config `deployment`), in words */
+    deployment: string;
+  };
   sections: Section[];
 }
 

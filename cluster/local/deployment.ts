@@ -13,9 +13,17 @@ export interface EndpointSink {
  * A Deployment on loopback: pods are real server processes; a reconcile loop (every 250 ms) probes
  * readiness, keeps the Service's endpoints to the ready, non-terminating pods, replaces pods that
  * died, and carries out rolling updates within maxSurge / maxUnavailable as the Deployment controller
- * does. Termination follows the pod life cycle: out of the endpoints, SIGTERM, SIGKILL after
- * terminationGracePeriodSeconds.
+ * does. Termination follows the pod life cycle: the pod leaves the Service's endpoints after the
+ * endpoint-removal lag (kube-proxy catching up) while, at the same time, its preStop sleep runs; then
+ * SIGTERM, and SIGKILL once terminationGracePeriodSeconds (counted from the deletion, preStop included)
+ * are over. A SIGKILLed pod (pod-kill) skips all of it.
  */
+
+/**
+ * How long a deleted pod stays in the Service's endpoints by default: kube-proxy rewrites its rules
+ * at most once a second (--iptables-min-sync-period, default 1 s), after the EndpointSlice update.
+ */
+export const DEFAULT_ENDPOINT_REMOVAL_LAG_MS = 1_000;
 
 interface Pod {
   name: string;
@@ -77,12 +85,17 @@ export class LocalDeployment {
   /** CrashLoopBackOff: consecutive crashes before readiness, and when the next pod may start */
   private crashStreak = 0;
   private backoffUntil = 0;
+  /** Terminating pods the Service still lists: the endpoint-removal lag has not passed yet. */
+  private readonly unlisting = new Map<string, Endpoint>();
+  /** Pending endpoint removals and preStop sleeps. */
+  private readonly lifecycleTimers = new Set<NodeJS.Timeout>();
 
   constructor(
     readonly spec: VariantSpec,
     private readonly proxy: EndpointSink,
     private readonly env: Record<string, string>,
     private readonly emit: (kind: ClusterEvent['kind'], detail: Record<string, unknown>) => void,
+    private readonly endpointRemovalLagMs = DEFAULT_ENDPOINT_REMOVAL_LAG_MS,
   ) {
     this.desired = spec.replicas;
   }
@@ -196,11 +209,24 @@ export class LocalDeployment {
   }
 
   private updateEndpoints(): void {
-    this.proxy.setEndpoints(
-      this.pods
+    this.proxy.setEndpoints([
+      ...this.pods
         .filter((p) => p.ready && p.phase !== 'terminating')
         .map((p) => ({ name: p.name, port: p.process.port })),
-    );
+      ...this.unlisting.values(),
+    ]);
+  }
+
+  private after(ms: number, fn: () => void): void {
+    if (ms <= 0) {
+      fn();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.lifecycleTimers.delete(timer);
+      fn();
+    }, ms);
+    this.lifecycleTimers.add(timer);
   }
 
   /** livenessProbe: /healthz failing failureThreshold times in a row restarts the pod (here: replaces it). */
@@ -232,13 +258,35 @@ export class LocalDeployment {
   }
 
   private terminate(pod: Pod, reason: string): void {
+    const listed = pod.ready && pod.phase !== 'terminating';
     pod.stopping = true;
     pod.phase = 'terminating';
     if (pod.ready) pod.readyTransitionAt = Date.now();
     pod.ready = false;
-    this.updateEndpoints();
-    this.emit('pod-terminating', { pod: pod.name, reason });
-    pod.process.terminate(this.spec.terminationGracePeriodSeconds * 1000).catch(() => {});
+    const preStopMs = this.spec.preStopSleepSeconds * 1000;
+    const graceMs = this.spec.terminationGracePeriodSeconds * 1000;
+    this.emit('pod-terminating', {
+      pod: pod.name,
+      reason,
+      endpointRemovalLagMs: this.endpointRemovalLagMs,
+      preStopSeconds: this.spec.preStopSleepSeconds,
+      gracePeriodSeconds: this.spec.terminationGracePeriodSeconds,
+    });
+    // Two things start at the deletion, independently, as on a cluster: the endpoints catch up...
+    if (listed) this.unlisting.set(pod.name, { name: pod.name, port: pod.process.port });
+    this.after(this.endpointRemovalLagMs, () => {
+      if (listed) this.emit('endpoint-removed', { pod: pod.name });
+      this.unlisting.delete(pod.name);
+      this.updateEndpoints();
+    });
+    // ...and the kubelet runs preStop, then sends SIGTERM with what is left of the grace period (when
+    // preStop used it all, the kubelet grants 2 s more).
+    this.after(preStopMs, () => {
+      if (this.stopped) return;
+      this.emit('pod-sigterm', { pod: pod.name });
+      const left = graceMs - preStopMs;
+      pod.process.terminate(left > 0 ? left : 2_000).catch(() => {});
+    });
   }
 
   private async reconcile(): Promise<void> {
@@ -364,6 +412,8 @@ export class LocalDeployment {
     for (const p of this.pods) p.stopping = true;
     if (this.loop) clearInterval(this.loop);
     if (this.cpuLoop) clearInterval(this.cpuLoop);
+    for (const t of this.lifecycleTimers) clearTimeout(t);
+    this.lifecycleTimers.clear();
     for (const w of this.rolloutWaiters) w();
     this.rolloutWaiters = [];
     await Promise.allSettled(this.pods.map((p) => p.process.terminate(graceMs)));
@@ -372,6 +422,8 @@ export class LocalDeployment {
 
   killAllNow(): void {
     this.stopped = true;
+    for (const t of this.lifecycleTimers) clearTimeout(t);
+    this.lifecycleTimers.clear();
     for (const p of this.pods) {
       p.stopping = true;
       p.process.kill();

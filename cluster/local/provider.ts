@@ -7,7 +7,7 @@ import {
   type VariantName,
   type VariantSpec,
 } from '../provider.js';
-import { LocalDeployment } from './deployment.js';
+import { DEFAULT_ENDPOINT_REMOVAL_LAG_MS, LocalDeployment } from './deployment.js';
 import { decide, newHpaState } from './hpa.js';
 import { L7Proxy } from './l7-proxy.js';
 import { type RedisSource, redactUrl } from './redis-provision.js';
@@ -39,6 +39,21 @@ export interface LocalProviderOptions {
    * used as is and never killed. Default: the provision chain, when a variant first needs Redis.
    */
   redis?: RedisSource;
+  /**
+   * How long a deleted pod stays in its Service's endpoints (emulating the endpoints controller and
+   * kube-proxy catching up). Default: MCPBENCH_ENDPOINT_REMOVAL_LAG_MS, else 1000 ms.
+   */
+  endpointRemovalLagMs?: number;
+}
+
+function endpointRemovalLag(option: number | undefined): number {
+  if (option !== undefined) return option;
+  const raw = process.env.MCPBENCH_ENDPOINT_REMOVAL_LAG_MS;
+  if (raw === undefined || raw === '') return DEFAULT_ENDPOINT_REMOVAL_LAG_MS;
+  const ms = Number(raw);
+  if (!(Number.isInteger(ms) && ms >= 0 && ms <= 600_000))
+    throw new Error(`MCPBENCH_ENDPOINT_REMOVAL_LAG_MS: "${raw}" is not a whole number of ms in 0..600000`);
+  return ms;
 }
 
 class LocalProvider implements ClusterProvider {
@@ -53,8 +68,10 @@ class LocalProvider implements ClusterProvider {
   private downed = false;
   private readonly exitHandler = () => this.killNow();
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
+  private readonly endpointRemovalLagMs: number;
 
   constructor(private readonly options: LocalProviderOptions = {}) {
+    this.endpointRemovalLagMs = endpointRemovalLag(options.endpointRemovalLagMs);
     process.once('exit', this.exitHandler);
     if (options.handleSignals !== false) {
       for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -140,8 +157,12 @@ class LocalProvider implements ClusterProvider {
           });
       this.proxies.push(proxy);
       const port = await proxy.listen();
-      const deployment = new LocalDeployment(spec, proxy, env, (kind, detail) =>
-        this.emit(spec.name, kind, detail),
+      const deployment = new LocalDeployment(
+        spec,
+        proxy,
+        env,
+        (kind, detail) => this.emit(spec.name, kind, detail),
+        this.endpointRemovalLagMs,
       );
       this.deployments.set(spec.name, deployment);
       await deployment.start();

@@ -87,7 +87,13 @@ export class ServiceProxy {
       client.on('close', () => {
         if (!upstream.destroyed) upstream.destroy();
       });
-      upstream.on('error', () => client.destroy());
+      // A replica no longer listening refuses the connection; kube-proxy's DNAT passes that refusal
+      // to the client, and the closest a userspace proxy can come is a reset (not a clean close).
+      let connected = false;
+      upstream.once('connect', () => {
+        connected = true;
+      });
+      upstream.on('error', () => (connected ? client.destroy() : client.resetAndDestroy()));
       client.on('error', () => upstream.destroy());
       this.pipe(client, upstream);
       this.pipe(upstream, client);

@@ -40,6 +40,12 @@ const ServerConfigSchema = z.object({
   taskTtlMs: z.coerce.number().int().min(1_000).default(600_000),
   /** rc only: HMAC key for workspace handles; every replica of a deployment must share it. */
   handleSecret: z.string().min(16).default('mcpbench-dev-handle-secret-change-me'),
+  /**
+   * After SIGTERM, how long the server stays unready (/readyz answers 503) while it still accepts and
+   * serves, every answer telling its client to close the connection, before it stops listening and
+   * drains; 0 stops listening at once.
+   */
+  shutdownDelayMs: z.coerce.number().int().min(0).max(600_000).default(0),
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
   shutdownGraceMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
   maxBodyBytes: z.coerce
@@ -80,6 +86,7 @@ const ENV_KEYS: Record<keyof ServerConfig, string> = {
   taskPollIntervalMs: 'MCPBENCH_TASK_POLL_INTERVAL_MS',
   taskTtlMs: 'MCPBENCH_TASK_TTL_MS',
   handleSecret: 'MCPBENCH_HANDLE_SECRET',
+  shutdownDelayMs: 'MCPBENCH_SHUTDOWN_DELAY_MS',
   shutdownGraceMs: 'MCPBENCH_SHUTDOWN_GRACE_MS',
   maxBodyBytes: 'MCPBENCH_MAX_BODY_BYTES',
   allowedOrigins: 'MCPBENCH_ALLOWED_ORIGINS',

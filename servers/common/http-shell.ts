@@ -23,7 +23,10 @@ export interface RunningServer {
   url: string;
   port: number;
   server: Server;
-  /** Graceful stop: not ready, stop accepting, finish in-flight (up to the grace period), close. */
+  /**
+   * Graceful stop: not ready, keep serving for the shutdown delay, stop accepting, finish in-flight
+   * (up to the grace period), close.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -215,6 +218,12 @@ export async function startHttpShell(
   const shutdown = () => {
     shuttingDown ??= (async () => {
       draining = true;
+      if (config.shutdownDelayMs > 0) {
+        // Unready first, still serving: clients that still reach this replica are answered (and told
+        // to reconnect elsewhere) while the readiness probe takes it out of rotation.
+        log(`[${config.replica}] unready; serving ${config.shutdownDelayMs} ms more before draining`);
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+      }
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = new Promise<'timeout'>((resolve) =>
