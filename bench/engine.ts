@@ -15,7 +15,7 @@ import { K6_INSTALL_HINT, k6Args, k6Binary, startK6 } from '../scenarios/k6-runn
 import { MODERN } from '../scenarios/models/protocol.ts';
 import type { ServerMetricsSnapshot } from '../servers/common/http-shell.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
-import { orphanGuarded } from '../util/orphan-guard.js';
+import { orphanGuarded } from '../util/processes.js';
 import { measureFloor } from './raw-floor.js';
 import { benchToolCall } from './tool-call.js';
 

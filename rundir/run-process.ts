@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { pidAlive } from '../util/processes.js';
 
 /**
  * Who is writing a run directory: enough to tell later, on the same host, whether that process is
@@ -41,16 +42,6 @@ export function currentRunProcess(): RunProcess {
     bootId: bootId(),
     startTime: startTimeOf(process.pid),
   };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export type Liveness =

@@ -4,6 +4,7 @@ import { open, readFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pidAlive } from './processes.js';
 
 /**
  * What the harness may do on its own to get a system program it needs (Redis, Chromium for the report
@@ -79,15 +80,6 @@ export function cannotAptInstall(host: AptHost, mode: ProvisionMode): string | n
   if (!host.isRoot) return 'not root';
   if (!host.aptGet) return 'no apt-get';
   return null;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

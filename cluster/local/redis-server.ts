@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { orphanGuarded } from '../../util/orphan-guard.js';
+import { orphanGuarded } from '../../util/processes.js';
 import { findOnPath } from '../../util/system-provision.js';
 import { freePort } from './ports.js';
 import { type RedisProbe, type RedisSource, resolveOwnedRedis } from './redis-provision.js';

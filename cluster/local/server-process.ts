@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { orphanGuarded } from '../../util/orphan-guard.js';
+import { orphanGuarded } from '../../util/processes.js';
 import { freePort } from './ports.js';
 
 type ServerKind = 'legacy' | 'rc';

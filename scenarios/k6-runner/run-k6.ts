@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type EngineResult, ERROR_CLASSES, type ErrorClass } from '../../rundir/raw-result.js';
-import { orphanGuarded } from '../../util/orphan-guard.js';
+import { orphanGuarded } from '../../util/processes.js';
 import { findOnPath, isExecutable } from '../../util/system-provision.js';
 import { detectProtocol, type EngineHandle, type EngineOptions } from '../engine/engine.js';
 import { Recorder } from '../engine/recorder.js';

@@ -11,3 +11,13 @@ export function orphanGuarded(command: string, args: string[]): { command: strin
   if (!SETPRIV) return { command, args };
   return { command: SETPRIV, args: ['--pdeathsig', 'KILL', '--', command, ...args] };
 }
+
+/** Whether a process with this pid exists (EPERM: it does, but belongs to someone else). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
