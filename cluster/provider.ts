@@ -106,6 +106,21 @@ export interface ClusterEvent {
   detail: Record<string, unknown>;
 }
 
+/** The listeners of a provider's events: each provider owns one and emits through it. */
+export class ClusterEvents {
+  private readonly listeners = new Set<(e: ClusterEvent) => void>();
+
+  on(listener: (event: ClusterEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(variant: ClusterEvent['variant'], kind: ClusterEvent['kind'], detail: Record<string, unknown>): void {
+    const event: ClusterEvent = { atMs: Date.now(), kind, variant, detail };
+    for (const l of this.listeners) l(event);
+  }
+}
+
 export interface VariantHandle {
   readonly spec: VariantSpec;
   /** The MCP endpoint clients use (through the Service), e.g. http://127.0.0.1:PORT/mcp */

@@ -11,6 +11,7 @@ import {
 } from '../manifests.js';
 import {
   type ClusterEvent,
+  ClusterEvents,
   type ClusterProvider,
   isL7Routing,
   type ReplicaStatus,
@@ -76,7 +77,7 @@ export class KubeProvider implements ClusterProvider {
   private readonly core: k8s.CoreV1Api;
   private readonly apps: k8s.AppsV1Api;
   private readonly objects: k8s.KubernetesObjectApi;
-  private readonly listeners = new Set<(e: ClusterEvent) => void>();
+  private readonly events = new ClusterEvents();
   private readonly stops: Array<() => void> = [];
   private readonly forwarders: PodPortForwarder[] = [];
   private readonly rttProxies: ServiceProxy[] = [];
@@ -112,17 +113,7 @@ export class KubeProvider implements ClusterProvider {
   }
 
   onEvent(listener: (event: ClusterEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private emit(
-    variant: ClusterEvent['variant'],
-    kind: ClusterEvent['kind'],
-    detail: Record<string, unknown>,
-  ) {
-    const event: ClusterEvent = { atMs: Date.now(), kind, variant, detail };
-    for (const l of this.listeners) l(event);
+    return this.events.on(listener);
   }
 
   private async ensureNamespace(): Promise<void> {
@@ -161,11 +152,11 @@ export class KubeProvider implements ClusterProvider {
     if (variants.some((v) => v.redis)) {
       for (const o of redisObjects(this.opts.redisImage)) await this.apply(o);
       await this.waitRollout('mcp-redis');
-      this.emit('cluster', 'redis-ready', { namespace: this.namespace });
+      this.events.emit('cluster', 'redis-ready', { namespace: this.namespace });
     }
     const gateways: string[] = [];
     const l7 = variants.some((v) => isL7Routing(v.routing)) ? await this.l7Gateway() : undefined;
-    if (l7) this.emit('cluster', 'note', { l7Gateway: l7 });
+    if (l7) this.events.emit('cluster', 'note', { l7Gateway: l7 });
     const routes: string[] = [];
     for (const spec of variants) {
       this.specs.set(spec.name, spec);
@@ -303,20 +294,20 @@ export class KubeProvider implements ClusterProvider {
         if (!variant) return;
         if (phase === 'ADDED' && !seenReady.has(name)) {
           seenReady.set(name, false);
-          this.emit(variant, 'pod-started', { pod: name, node: pod.spec?.nodeName });
+          this.events.emit(variant, 'pod-started', { pod: name, node: pod.spec?.nodeName });
         }
         const ready = isPodReady(pod);
-        if (ready && !seenReady.get(name)) this.emit(variant, 'pod-ready', { pod: name });
+        if (ready && !seenReady.get(name)) this.events.emit(variant, 'pod-ready', { pod: name });
         seenReady.set(name, ready);
         if (pod.metadata?.deletionTimestamp && !seenTerminating.has(name)) {
           seenTerminating.add(name);
-          this.emit(variant, 'pod-terminating', { pod: name });
+          this.events.emit(variant, 'pod-terminating', { pod: name });
         }
         if (phase === 'DELETED') {
           seenReady.delete(name);
           seenTerminating.delete(name);
           this.cpu.delete(name);
-          this.emit(variant, 'pod-exited', { pod: name, phase: pod.status?.phase });
+          this.events.emit(variant, 'pod-exited', { pod: name, phase: pod.status?.phase });
         }
       }),
     );
@@ -329,7 +320,7 @@ export class KubeProvider implements ClusterProvider {
         const before = lastReplicas.get(name);
         lastReplicas.set(name, replicas);
         if (variant && before !== undefined && before !== replicas) {
-          this.emit(variant, 'replicas-changed', { from: before, to: replicas });
+          this.events.emit(variant, 'replicas-changed', { from: before, to: replicas });
         }
       }),
     );
@@ -355,7 +346,7 @@ export class KubeProvider implements ClusterProvider {
           const key = JSON.stringify(detail);
           if (lastHpa.get(h.metadata?.name ?? '') === key) return;
           lastHpa.set(h.metadata?.name ?? '', key);
-          this.emit(variant, 'hpa-decision', detail);
+          this.events.emit(variant, 'hpa-decision', detail);
         },
       ),
     );
@@ -376,7 +367,9 @@ export class KubeProvider implements ClusterProvider {
       } catch (err) {
         if (!warned) {
           warned = true;
-          this.emit('cluster', 'note', { message: `metrics.k8s.io unavailable: ${(err as Error).message}` });
+          this.events.emit('cluster', 'note', {
+            message: `metrics.k8s.io unavailable: ${(err as Error).message}`,
+          });
         }
       }
     };
@@ -402,7 +395,7 @@ export class KubeProvider implements ClusterProvider {
       rollout: async () => {
         const d = await this.apps.readNamespacedDeployment({ name: deployment, namespace: this.namespace });
         const current = Number(d.spec?.template.metadata?.annotations?.['mcpbench/revision'] ?? '1');
-        this.emit(spec.name, 'rollout-start', { revision: current + 1 });
+        this.events.emit(spec.name, 'rollout-start', { revision: current + 1 });
         const started = Date.now();
         await this.apps.patchNamespacedDeployment(
           {
@@ -415,7 +408,10 @@ export class KubeProvider implements ClusterProvider {
           k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
         );
         await this.waitRollout(deployment);
-        this.emit(spec.name, 'rollout-end', { revision: current + 1, durationMs: Date.now() - started });
+        this.events.emit(spec.name, 'rollout-end', {
+          revision: current + 1,
+          durationMs: Date.now() - started,
+        });
       },
       killReplica: async (name?: string) => {
         const pods = (await this.podsOf(spec.name)).filter((p) => !p.metadata?.deletionTimestamp);
@@ -426,7 +422,7 @@ export class KubeProvider implements ClusterProvider {
           namespace: this.namespace,
           gracePeriodSeconds: 0,
         });
-        this.emit(spec.name, 'pod-killed', { pod: target });
+        this.events.emit(spec.name, 'pod-killed', { pod: target });
         return target;
       },
       scale: async (replicas: number) => {
@@ -464,7 +460,7 @@ export class KubeProvider implements ClusterProvider {
       namespace: this.namespace,
       gracePeriodSeconds: 0,
     });
-    this.emit('cluster', 'redis-killed', { pod: pod.metadata.name });
+    this.events.emit('cluster', 'redis-killed', { pod: pod.metadata.name });
     // Its Deployment brings a replacement up; resolve once that one is ready (watched, not slept).
     await waitFor(
       this.kc,
@@ -474,7 +470,7 @@ export class KubeProvider implements ClusterProvider {
       this.timeoutMs,
       'replacement Redis pod',
     );
-    this.emit('cluster', 'redis-ready', {});
+    this.events.emit('cluster', 'redis-ready', {});
   }
 
   async down(): Promise<void> {
@@ -506,7 +502,7 @@ export class KubeProvider implements ClusterProvider {
           ),
       },
     ).catch((err) => {
-      this.emit('cluster', 'note', { message: (err as Error).message });
+      this.events.emit('cluster', 'note', { message: (err as Error).message });
     });
   }
 }

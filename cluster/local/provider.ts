@@ -1,6 +1,7 @@
 import { l7RulesOf } from '../manifests.js';
 import {
   type ClusterEvent,
+  ClusterEvents,
   type ClusterProvider,
   isL7Routing,
   type VariantHandle,
@@ -58,7 +59,7 @@ function endpointRemovalLag(option: number | undefined): number {
 
 class LocalProvider implements ClusterProvider {
   readonly name = 'local' as const;
-  private readonly listeners = new Set<(e: ClusterEvent) => void>();
+  private readonly events = new ClusterEvents();
   private readonly deployments = new Map<VariantName, LocalDeployment>();
   private readonly proxies: Array<ServiceProxy | L7Proxy> = [];
   private readonly timers: NodeJS.Timeout[] = [];
@@ -98,17 +99,7 @@ class LocalProvider implements ClusterProvider {
   }
 
   onEvent(listener: (event: ClusterEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private emit(
-    variant: ClusterEvent['variant'],
-    kind: ClusterEvent['kind'],
-    detail: Record<string, unknown>,
-  ): void {
-    const event: ClusterEvent = { atMs: Date.now(), kind, variant, detail };
-    for (const l of this.listeners) l(event);
+    return this.events.on(listener);
   }
 
   private async ensureRedis(): Promise<string> {
@@ -116,7 +107,7 @@ class LocalProvider implements ClusterProvider {
     if (source?.kind === 'url') {
       if (!this.externalRedisAnnounced) {
         this.externalRedisAnnounced = true;
-        this.emit('cluster', 'redis-ready', {
+        this.events.emit('cluster', 'redis-ready', {
           external: true,
           url: redactUrl(source.url),
           from: source.from,
@@ -136,7 +127,7 @@ class LocalProvider implements ClusterProvider {
       }
       this.redis = redis;
       this.redisPort = redis.port;
-      this.emit('cluster', 'redis-ready', { port: redis.port, pid: redis.pid, source: redis.source });
+      this.events.emit('cluster', 'redis-ready', { port: redis.port, pid: redis.pid, source: redis.source });
     }
     return this.redis.url;
   }
@@ -161,7 +152,7 @@ class LocalProvider implements ClusterProvider {
         spec,
         proxy,
         env,
-        (kind, detail) => this.emit(spec.name, kind, detail),
+        (kind, detail) => this.events.emit(spec.name, kind, detail),
         this.endpointRemovalLagMs,
       );
       this.deployments.set(spec.name, deployment);
@@ -180,7 +171,7 @@ class LocalProvider implements ClusterProvider {
       if (this.downed) return;
       const current = deployment.desiredReplicas;
       const d = decide(hpa, state, current, deployment.hpaPods(), Date.now());
-      this.emit(spec.name, 'hpa-decision', {
+      this.events.emit(spec.name, 'hpa-decision', {
         current,
         desired: d.desired,
         recommendation: d.recommendation,
@@ -222,7 +213,7 @@ class LocalProvider implements ClusterProvider {
     const redis = this.redis;
     if (!redis) throw new Error('local provider: no Redis is running');
     redis.kill();
-    this.emit('cluster', 'redis-killed', { pid: redis.pid });
+    this.events.emit('cluster', 'redis-killed', { pid: redis.pid });
     this.redis = undefined;
     // The Deployment's replacement pod: scheduled and started about a second later, same Service address.
     await new Promise((r) => setTimeout(r, 1_000));
