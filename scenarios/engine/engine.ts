@@ -159,21 +159,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
   };
   const executor = executorFor(options.load);
 
-  let progressTimer: NodeJS.Timeout | undefined;
-  if (options.onProgress) {
-    const onProgress = options.onProgress;
-    progressTimer = setInterval(() => {
-      const last = recorder.lastSecond();
-      onProgress({
-        elapsedMs: elapsedMs(),
-        requests: recorder.counts.requests,
-        errors: recorder.counts.errors,
-        ratePerSecond: last?.requests ?? 0,
-        p50Us: last?.p50Us ?? 0,
-        p99Us: last?.p99Us ?? 0,
-      });
-    }, 1_000);
-  }
+  const progressTimer = options.onProgress && reportProgress(recorder, elapsedMs, options.onProgress);
 
   let stopTimer: NodeJS.Timeout | undefined;
   let abortedEarly = false;
@@ -206,47 +192,87 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
       options.signal?.removeEventListener('abort', onAbort);
     }
     const endNs = process.hrtime.bigint();
-    const { histograms, timeseries } = recorder.finish(endNs);
-    const load = options.load;
-    const notes: string[] = [];
-    if (abortedEarly) notes.push('stopped early by the user; figures cover the time that ran');
-    if (faults.missedArrivals > 0) {
-      notes.push(
-        `the engine could not start ${faults.missedArrivals} arrivals (in-flight cap reached): the target rate was not met`,
-      );
-    }
-    return {
-      schema: 'mcpbench/engine-result@1',
-      engine: 'builtin',
+    return rawResult(options, {
       scenario: scenario.name,
       target: detected
         ? { url: options.url, protocol, detectedBy: detected.reason }
         : { url: options.url, protocol },
-      load:
-        load.model === 'closed'
-          ? { model: 'closed', agents: load.agents, durationMs: options.durationMs }
-          : { model: 'open', rate: load.rate, unit: load.unit ?? 'sessions', durationMs: options.durationMs },
       startedAtMs,
       durationMs: Number(endNs - startNs) / 1e6,
-      histograms,
-      counts: recorder.counts,
-      errors: recorder.errors,
-      errorCauses: recorder.errorCauses,
-      backoff: { count: recorder.backoff.count, totalMs: Math.round(recorder.backoff.totalMs) },
-      lifecycle: recorder.lifecycle,
-      perReplica: recorder.perReplica,
-      timeseries,
-      engineFaults: {
-        missedArrivals: faults.missedArrivals,
-        maxSchedulingLagUs: Math.round(faults.maxSchedulingLagUs),
-        achievedRateRatio:
-          load.model === 'open' && faults.intended > 0 ? faults.started / faults.intended : 1,
-        notes,
-      },
-    };
+      recorded: recorder.finish(endNs),
+      recorder,
+      faults,
+      abortedEarly,
+    });
   })();
 
   return { startedAtMs, protocol, detectedBy: detected?.reason, result, stop };
+}
+
+/** Once a second, the last full second's figures. */
+function reportProgress(
+  recorder: Recorder,
+  elapsedMs: () => number,
+  onProgress: (p: EngineProgress) => void,
+): NodeJS.Timeout {
+  return setInterval(() => {
+    const last = recorder.lastSecond();
+    onProgress({
+      elapsedMs: elapsedMs(),
+      requests: recorder.counts.requests,
+      errors: recorder.counts.errors,
+      ratePerSecond: last?.requests ?? 0,
+      p50Us: last?.p50Us ?? 0,
+      p99Us: last?.p99Us ?? 0,
+    });
+  }, 1_000);
+}
+
+/** The raw result of a finished run: what was recorded, and what the engine counts against itself. */
+function rawResult(
+  options: EngineOptions,
+  run: Pick<EngineResult, 'scenario' | 'target' | 'startedAtMs' | 'durationMs'> & {
+    recorded: Pick<EngineResult, 'histograms' | 'timeseries'>;
+    recorder: Recorder;
+    faults: EngineFaults;
+    abortedEarly: boolean;
+  },
+): EngineResult {
+  const { load } = options;
+  const { recorder, faults } = run;
+  const notes: string[] = [];
+  if (run.abortedEarly) notes.push('stopped early by the user; figures cover the time that ran');
+  if (faults.missedArrivals > 0) {
+    notes.push(
+      `the engine could not start ${faults.missedArrivals} arrivals (in-flight cap reached): the target rate was not met`,
+    );
+  }
+  return {
+    schema: 'mcpbench/engine-result@1',
+    engine: 'builtin',
+    scenario: run.scenario,
+    target: run.target,
+    load:
+      load.model === 'closed'
+        ? { model: 'closed', agents: load.agents, durationMs: options.durationMs }
+        : { model: 'open', rate: load.rate, unit: load.unit ?? 'sessions', durationMs: options.durationMs },
+    startedAtMs: run.startedAtMs,
+    durationMs: run.durationMs,
+    histograms: run.recorded.histograms,
+    counts: recorder.counts,
+    errors: recorder.errors,
+    errorCauses: recorder.errorCauses,
+    backoff: { count: recorder.backoff.count, totalMs: Math.round(recorder.backoff.totalMs) },
+    lifecycle: recorder.lifecycle,
+    perReplica: recorder.perReplica,
+    timeseries: run.recorded.timeseries,
+    engineFaults: {
+      missedArrivals: faults.missedArrivals,
+      maxSchedulingLagUs: Math.round(faults.maxSchedulingLagUs),
+      achievedRateRatio: load.model === 'open' && faults.intended > 0 ? faults.started / faults.intended : 1,
+      notes,
+    },
+  };
 }
 
 export async function runEngine(options: EngineOptions): Promise<EngineResult> {

@@ -73,7 +73,7 @@ export interface NoAnswer {
   cause: string;
 }
 
-export type Effect =
+type Effect =
   /** send `req`; resume with a WireAnswer or a NoAnswer */
   | { op: 'exchange'; req: WireRequest }
   /** wait `ms` (think time, a task's poll interval, a back-off); resume with the ms actually waited */
@@ -317,7 +317,7 @@ const rpcErrorCause = (o: RpcOutcome) => `JSON-RPC error ${o.error?.code ?? '?'}
  * Judges a tool call's outcome: a JSON-RPC error, a refused handle (the server's HANDLE_REJECTED, or a
  * legacy workspace that is not open in this session), a tool result marked as an error, or ok.
  */
-export function classifyToolResult(sink: AgentSink, outcome: RpcOutcome): boolean {
+function classifyToolResult(sink: AgentSink, outcome: RpcOutcome): boolean {
   if (!outcome.ok) {
     if (!outcome.failure) sink.error('jsonrpc', rpcErrorCause(outcome));
     return false;
@@ -345,7 +345,7 @@ const TOOLS_LIST_KEY = ListCache.key('tools/list', {});
  * lists, `once-per-session` lists on the first turn, `ttl` lists unless the cache holds a fresh
  * result for this caller (ttlMs / cacheScope, list-cache.ts), `none` never lists.
  */
-export function* discover(client: ClientCore, ctx: AgentContext, firstTurn: boolean): Step<void> {
+function* discover(client: ClientCore, ctx: AgentContext, firstTurn: boolean): Step<void> {
   const policy = ctx.scenario.discovery[client.protocol];
   if (policy === 'none' || (policy === 'once-per-session' && !firstTurn)) return;
   const sink = client.sink;

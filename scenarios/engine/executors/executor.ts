@@ -17,7 +17,7 @@ export interface Executor {
   run(ctx: ExecutorContext): Promise<void>;
 }
 
-export type ExecutorName = 'constant-vus' | 'ramping-vus' | 'constant-arrival-rate' | 'ramping-arrival-rate';
+type ExecutorName = 'constant-vus' | 'ramping-vus' | 'constant-arrival-rate' | 'ramping-arrival-rate';
 
 export interface Stage {
   durationMs: number;

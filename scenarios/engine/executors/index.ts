@@ -4,7 +4,7 @@ import type { Executor, Stage } from './executor.ts';
 import { rampingArrivalRate } from './ramping-arrival-rate.ts';
 import { rampingVus } from './ramping-vus.ts';
 
-export type { EngineFaults, Executor, ExecutorContext, Stage } from './executor.ts';
+export type { EngineFaults, ExecutorContext } from './executor.ts';
 
 export type LoadOptions =
   | { model: 'closed'; agents: number; stages?: Stage[] }
