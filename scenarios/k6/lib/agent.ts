@@ -1,16 +1,7 @@
 /**
- * The k6 side of mcpbench: one simulated MCP client per VU, speaking either protocol era with the
- * shared wire builders (`../../models/protocol.ts`) and running the shared scenario definitions
- * (`../../models/scenarios.ts`), so k6 and the built-in engine drive exactly the same workload.
- *
- * What it records (all tagged, read back by scenarios/k6-runner):
- * - `mcpbench_req` (Trend, ms): one point per completed HTTP exchange, tags `rpc` (JSON-RPC method,
- *   `DELETE`, or `tools/call long_operation`), `replica` (x-mcpbench-replica) and `outcome`
- *   (`ok`, an error class, or `none` when the exchange was neither counted ok nor failed);
- * - `mcpbench_err` (Counter): exchanges that got no response, tag `class` = transport | timeout;
- * - `mcpbench_event` (Counter): life-cycle events, tag `event` (sessions, sessionsLost, tasksStarted...);
- * - `mcpbench_turn` (Trend, ms): one agent turn (discovery + its calls, no think time, no back-off);
- * - `mcpbench_backoff` (Trend, ms): one back-off wait after a failed exchange (never in a latency).
+ * The k6 side of mcpbench: the run's configuration from the environment, k6's options (its
+ * executors), and k6's own modules handed to the agent (lib/client.ts: one simulated MCP client per
+ * VU running the shared agent core, and the metrics it records).
  */
 
 import { sleep } from 'k6';
