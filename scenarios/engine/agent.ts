@@ -12,8 +12,6 @@ import type { McpSession } from './mcp-session.js';
  * run on one McpSession's connection. Nothing here throws for a server fault.
  */
 
-export type { AgentContext };
-
 export function runAction(kind: ActionKind, session: McpSession, ctx: AgentContext): Promise<void> {
   return session.run(coreAction(kind, session.core, ctx));
 }
