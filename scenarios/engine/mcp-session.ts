@@ -1,46 +1,49 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Client, type Dispatcher } from 'undici';
-import type { ErrorClass } from '../../rundir/raw-result.js';
-import { BACKOFF_CLASSES, BackoffState } from '../models/backoff.ts';
+import {
+  type AgentEvent,
+  type AgentSink,
+  ClientCore,
+  type NoAnswer,
+  type RpcOutcome,
+  runAsync,
+  type Step,
+  type WireAnswer,
+} from '../models/agent-core.ts';
+import type { BackoffState } from '../models/backoff.ts';
 import {
   type ClientIdentity,
   LEGACY,
-  legacyDelete,
-  legacyInitialize,
-  legacyInitialized,
-  legacyRequest,
-  modernRequest,
-  notificationProblem,
   type ProtocolVersion,
-  parseRpcBody,
   REPLICA_HEADER,
-  readRpcAnswer,
   type WireRequest,
 } from '../models/protocol.ts';
 import type { Recorder } from './recorder.js';
 
 /**
- * One simulated MCP client: its own keep-alive connection (bound to its own loopback source address,
- * so ClientIP affinity and per-connection balancing see it as a distinct client), its protocol era's
- * life cycle, and the classification of everything that goes wrong.
+ * One simulated MCP client's I/O: its own keep-alive connection (bound to its own loopback source
+ * address, so ClientIP affinity and per-connection balancing see it as a distinct client), the clock
+ * of every exchange, and its waits. What the client decides (the protocol era's life cycle, how each
+ * answer is judged, back-off) is the shared agent core (scenarios/models/agent-core.ts).
  */
-
-export interface RpcOutcome {
-  ok: boolean;
-  status: number;
-  result?: Record<string, unknown>;
-  error?: { code: number; message: string; data?: unknown };
-  /** set when the exchange failed and has already been counted as an error of this class */
-  failure?: ErrorClass;
-}
-
-/**
- * Long operations are kept out of the request histograms (a legacy one holds its request for the whole
- * operation, an rc one returns a task at once): they are measured under their own key instead.
- */
-const LONG_OPERATION = 'tools/call long_operation';
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** The agent core's outcomes, into the engine's recorder. */
+export function recorderSink(recorder: Recorder): AgentSink {
+  const lifecycle = recorder.lifecycle;
+  return {
+    ok: () => recorder.ok(),
+    error: (kind, cause) => recorder.error(kind, process.hrtime.bigint(), cause),
+    event: (name: AgentEvent) => {
+      if (name === 'sessions') recorder.counts.sessions++;
+      else lifecycle[name]++;
+    },
+    backedOff: (ms) => recorder.backedOff(ms),
+    turn: (ms) => recorder.turn(ms * 1000),
+    now: () => performance.now(),
+  };
+}
 
 interface RawResponse {
   status: number;
@@ -98,10 +101,10 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
 
 export class McpSession {
   private client: Client;
-  private sessionId: string | undefined;
-  private nextId = 1;
   private readonly path: string;
   private readonly origin: string;
+  /** the protocol state and decisions of this client */
+  readonly core: ClientCore;
 
   constructor(
     url: string,
@@ -114,9 +117,17 @@ export class McpSession {
       tasks: boolean;
       /** the agent's back-off, kept across its sessions (a new one when omitted) */
       backoff?: BackoffState;
+      /** where outcomes go (recorderSink(recorder) when omitted) */
+      sink?: AgentSink;
     },
   ) {
-    this.backoff = options.backoff ?? new BackoffState();
+    this.core = new ClientCore(
+      protocol,
+      identity,
+      options.sink ?? recorderSink(recorder),
+      options.tasks,
+      options.backoff,
+    );
     const u = new URL(url);
     this.origin = u.origin;
     this.path = `${u.pathname}${u.search}`;
@@ -146,29 +157,9 @@ export class McpSession {
   }
 
   private pendingIntendedNs: bigint | undefined;
-  /**
-   * Back-off after a failed exchange (100 ms doubling to 1 s; see scenarios/models/backoff.ts), as a
-   * real client would, so an outage is not turned into a retry storm that inflates error counts.
-   * The wait is recorded on its own (recorder.backoff, and this state's totals, which the agent
-   * takes out of its turn time): it is never part of a request's or a turn's latency.
-   */
-  readonly backoff: BackoffState;
 
-  /** Counts a failed exchange of class `kind` and, for the classes that call for it, backs off. */
-  private async failed(
-    kind: ErrorClass,
-    cause: string,
-    nowNs = process.hrtime.bigint(),
-    backOff = BACKOFF_CLASSES.has(kind),
-  ): Promise<void> {
-    this.recorder.error(kind, nowNs, cause);
-    if (!backOff) return;
-    const delay = this.backoff.failed();
-    const from = process.hrtime.bigint();
-    await new Promise((r) => setTimeout(r, delay));
-    const slept = Number(process.hrtime.bigint() - from) / 1e6;
-    this.backoff.waited(slept);
-    this.recorder.backedOff(slept);
+  get backoff(): BackoffState {
+    return this.core.backoff;
   }
 
   /** The next exchange is measured from `ns` (an open-model arrival's due time): coordinated-omission correction. */
@@ -181,22 +172,17 @@ export class McpSession {
   }
 
   get hasSession(): boolean {
-    return this.sessionId !== undefined;
+    return this.core.hasSession;
   }
 
-  private get statefulSession(): boolean {
-    return Boolean(this.sessionId);
+  /** Runs a step of the agent core on this client's connection. */
+  run<T>(step: Step<T>): Promise<T> {
+    return runAsync(step, this);
   }
 
-  /** Sends one wire request; records latency, replica and transport/HTTP failures. */
-  async exchange(
-    req: WireRequest,
-    intendedNs?: bigint,
-  ): Promise<
-    | { status: number; headers: Record<string, string | string[] | undefined>; text: string }
-    | { failure: ErrorClass }
-  > {
-    const due = intendedNs ?? this.pendingIntendedNs;
+  /** Sends one wire request; records latency, bytes and replica, or a request that got no answer. */
+  async exchange(req: WireRequest): Promise<WireAnswer | NoAnswer> {
+    const due = this.pendingIntendedNs;
     this.pendingIntendedNs = undefined;
     const sent = req.body ? Buffer.byteLength(req.body) : 0;
     const dispatchedNs = process.hrtime.bigint();
@@ -209,7 +195,8 @@ export class McpSession {
       });
       const start = res.startNs ?? dispatchedNs;
       const end = res.endNs;
-      const replica = res.headers[REPLICA_HEADER];
+      const { headers } = res;
+      const replica = headers[REPLICA_HEADER];
       this.recorder.request(
         req.rpcMethod,
         Number(end - start) / 1000,
@@ -219,126 +206,49 @@ export class McpSession {
         sent,
         res.body.length,
       );
-      return { status: res.status, headers: res.headers, text: res.body.toString('utf8') };
+      const contentType = headers['content-type'];
+      const sid = headers['mcp-session-id'];
+      return {
+        status: res.status,
+        contentType: typeof contentType === 'string' ? contentType : undefined,
+        text: res.body.toString('utf8'),
+        sessionId: typeof sid === 'string' ? sid : undefined,
+      };
     } catch (err) {
-      const end = process.hrtime.bigint();
       const code = (err as { code?: string }).code ?? '';
-      const kind: ErrorClass = TIMEOUT_CODES.has(code) ? 'timeout' : 'transport';
       this.recorder.counts.requests++;
       this.recorder.counts.roundTrips++;
       // A failed connection is replaced, as a real client would reconnect.
       const old = this.client;
       this.client = this.newClient();
       old.destroy().catch(() => {});
-      await this.failed(kind, code || (err as Error).name || 'error', end);
-      return { failure: kind };
+      return {
+        failure: TIMEOUT_CODES.has(code) ? 'timeout' : 'transport',
+        cause: code || (err as Error).name || 'error',
+      };
     }
+  }
+
+  /** Waits `ms`; resolves with the ms actually waited. */
+  async wait(ms: number): Promise<number> {
+    const from = process.hrtime.bigint();
+    await new Promise((r) => setTimeout(r, ms));
+    return Number(process.hrtime.bigint() - from) / 1e6;
   }
 
   /** Legacy: initialize + notifications/initialized. Modern: nothing (optionally server/discover). */
-  async open(discover = false): Promise<boolean> {
-    if (!this.legacy) {
-      if (!discover) return true;
-      return (await this.rpc('server/discover', {})).ok;
-    }
-    const id = this.nextId++;
-    const init = await this.exchange(legacyInitialize(id, this.identity));
-    if ('failure' in init) return false;
-    const sid = init.headers['mcp-session-id'];
-    if (init.status < 200 || init.status >= 300) {
-      await this.failed('http_status', `HTTP ${init.status} to initialize`);
-      return false;
-    }
-    const answer = readRpcAnswer(init.headers['content-type'] as string | undefined, init.text, id);
-    if (answer.kind === 'invalid') {
-      await this.failed('invalid_response', `initialize answered with ${answer.reason}`);
-      return false;
-    }
-    if (answer.kind === 'error') {
-      // Refused: the client cannot start, and trying again at once would be a retry storm.
-      await this.failed(
-        'jsonrpc',
-        `initialize refused: JSON-RPC error ${answer.error.code}`,
-        undefined,
-        true,
-      );
-      return false;
-    }
-    if (answer.result.protocolVersion !== LEGACY) {
-      await this.failed(
-        'invalid_response',
-        `initialize answered protocolVersion ${JSON.stringify(answer.result.protocolVersion ?? null)}, not ${LEGACY}`,
-      );
-      return false;
-    }
-    this.recorder.ok();
-    // A stateless 2025 server answers without a session id: carry on without one.
-    this.sessionId = typeof sid === 'string' ? sid : '';
-    const done = await this.exchange(legacyInitialized(this.sessionId));
-    if ('failure' in done) return false;
-    if (done.status < 200 || done.status >= 300) {
-      await this.failed('http_status', `HTTP ${done.status} to notifications/initialized`);
-      return false;
-    }
-    const problem = notificationProblem(done.status, done.text);
-    if (problem) {
-      await this.failed('invalid_response', problem);
-      return false;
-    }
-    this.recorder.ok();
-    return true;
+  open(discover = false): Promise<boolean> {
+    return this.run(this.core.open(discover));
   }
 
-  /**
-   * One JSON-RPC request. On a legacy 404 for a held session the loss is counted once, the client
-   * re-initialises (its cost is part of the result) and the request is reported failed.
-   */
-  async rpc(method: string, params: Record<string, unknown>, intendedNs?: bigint): Promise<RpcOutcome> {
-    if (this.legacy && this.sessionId === undefined) {
-      this.recorder.lifecycle.reinitialisations++;
-      if (!(await this.open())) return { ok: false, status: 0, failure: 'session_lost' };
-    }
-    const id = this.nextId++;
-    const req = this.legacy
-      ? legacyRequest(id, this.sessionId as string, method, params)
-      : modernRequest(id, this.identity, method, params, { tasks: this.options.tasks });
-    if (method === 'tools/call' && params.name === 'long_operation') req.rpcMethod = LONG_OPERATION;
-    const res = await this.exchange(req, intendedNs);
-    if ('failure' in res) return { ok: false, status: 0, failure: res.failure };
-    const now = process.hrtime.bigint();
-    if (this.legacy && res.status === 404 && this.statefulSession) {
-      this.recorder.error('session_lost', now, 'HTTP 404 on a held session');
-      this.recorder.lifecycle.sessionsLost++;
-      this.sessionId = undefined;
-      return { ok: false, status: 404, failure: 'session_lost' };
-    }
-    if (res.status < 200 || res.status >= 300) {
-      const body = parseRpcBody(res.headers['content-type'] as string | undefined, res.text, undefined);
-      const error = body?.error as RpcOutcome['error'];
-      await this.failed('http_status', `HTTP ${res.status}`, now);
-      return { ok: false, status: res.status, error, failure: 'http_status' };
-    }
-    const answer = readRpcAnswer(res.headers['content-type'] as string | undefined, res.text, id);
-    if (answer.kind === 'invalid') {
-      await this.failed('invalid_response', answer.reason, now);
-      return { ok: false, status: res.status, failure: 'invalid_response' };
-    }
-    this.backoff.succeeded();
-    if (answer.kind === 'error') return { ok: false, status: res.status, error: answer.error };
-    return { ok: true, status: res.status, result: answer.result };
+  /** One JSON-RPC request; the caller classifies the outcome unless `failure` is set. */
+  rpc(method: string, params: Record<string, unknown>): Promise<RpcOutcome> {
+    return this.run(this.core.rpc(method, params));
   }
 
   /** Legacy: DELETE the session. Then close the connection. */
   async close(): Promise<void> {
-    if (this.legacy && this.statefulSession && this.sessionId) {
-      const res = await this.exchange(legacyDelete(this.sessionId));
-      if (!('failure' in res)) {
-        if ((res.status >= 200 && res.status < 300) || res.status === 404 || res.status === 405)
-          this.recorder.ok();
-        else await this.failed('http_status', `HTTP ${res.status} to DELETE`);
-      }
-      this.sessionId = undefined;
-    }
+    await this.run(this.core.close());
     await this.client.close().catch(() => {});
   }
 

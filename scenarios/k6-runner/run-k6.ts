@@ -236,6 +236,13 @@ export async function foldK6Output(
         break;
       }
       case 'mcpbench_err': {
+        if (tags.class !== undefined && tags.class !== 'timeout' && tags.class !== 'transport') {
+          // an error about an exchange already counted (a task that failed or was lost): no request
+          if (CLASSES.has(tags.class))
+            for (let i = 0; i < value; i++) recorder.error(tags.class as ErrorClass, nsOf(t));
+          else unknown++;
+          break;
+        }
         const kind = tags.class === 'timeout' ? 'timeout' : 'transport';
         recorder.counts.requests += value;
         recorder.counts.roundTrips += value;
@@ -278,7 +285,7 @@ export async function foldK6Output(
     ...(meta.notes ?? []),
     'k6: bytes are wire bytes (headers included); open-model latency is service time (k6 drops arrivals it cannot start instead of queueing them: see missedArrivals)',
   ];
-  if (unknown > 0) notes.push(`k6: ${unknown} life-cycle samples with an unknown event tag were ignored`);
+  if (unknown > 0) notes.push(`k6: ${unknown} samples with an unknown event or error-class tag were ignored`);
   if (dropped > 0) {
     notes.push(`k6 could not start ${dropped} arrivals (no free VU): the target rate was not met`);
   }
