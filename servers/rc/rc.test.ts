@@ -1,3 +1,4 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisProcess, startRedis } from '../../cluster/local/redis-server.js';
@@ -8,8 +9,12 @@ import { legacyInitialize, modernRequest, parseRpcBody } from '../../scenarios/m
 
 let redis: RedisProcess;
 const started: ServerProcess[] = [];
-async function server(env: Record<string, string> = {}): Promise<ServerProcess> {
+async function server(
+  env: Record<string, string> = {},
+  options: { waitReady?: boolean } = {},
+): Promise<ServerProcess> {
   const s = await startServerProcess({
+    ...options,
     kind: 'rc',
     env: { MCPBENCH_REDIS_URL: redis.url, MCPBENCH_HANDLE_SECRET: 'test-secret-shared-by-replicas', ...env },
   });
@@ -28,6 +33,14 @@ async function connect(url: string, agent: string): Promise<Client> {
   return client;
 }
 
+async function probe(url: string): Promise<number> {
+  try {
+    return (await fetch(url)).status;
+  } catch {
+    return 0; // not listening yet
+  }
+}
+
 let nextId = 1;
 async function rpc(url: string, agent: string, method: string, params: Record<string, unknown>) {
   const req = modernRequest(nextId++, { name: 'rc-test', version: '1.0.0', agentId: agent }, method, params, {
@@ -39,6 +52,47 @@ async function rpc(url: string, agent: string, method: string, params: Record<st
     error?: { code: number; message: string };
   };
   return { status: res.status, replica: res.headers.get('x-mcpbench-replica'), ...body };
+}
+
+/**
+ * A loopback TCP relay in front of Redis that accepts connections but passes nothing through until
+ * `release()`: a Redis that is slow to answer its first connection, as on a loaded machine.
+ */
+async function heldRedis(target: { host: string; port: number }) {
+  let released = false;
+  const waiting: Array<() => void> = [];
+  const sockets: Socket[] = [];
+  let accepted = 0;
+  const relay: Server = createServer((client) => {
+    accepted++;
+    sockets.push(client);
+    client.pause();
+    const pipe = () => {
+      const upstream = createConnection(target, () => {
+        client.pipe(upstream).pipe(client);
+        client.resume();
+      });
+      sockets.push(upstream);
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    };
+    if (released) pipe();
+    else waiting.push(pipe);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const { port } = relay.address() as { port: number };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    accepted: () => accepted,
+    release() {
+      released = true;
+      for (const pipe of waiting.splice(0)) pipe();
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => relay.close(resolve));
+    },
+  };
 }
 
 beforeAll(async () => {
@@ -135,6 +189,42 @@ describe('rc server (2026-07-28, stateless)', () => {
     }
     expect(got.result?.status).toBe('failed');
     expect((got.result!.error as { data: { reason: string } }).data.reason).toBe('owner_lost');
+  });
+
+  it('is not ready before its task store has connected, so the first task request after ready gets a task', async () => {
+    const held = await heldRedis({ host: '127.0.0.1', port: redis.port });
+    try {
+      const a = await server({ MCPBENCH_REDIS_URL: held.url }, { waitReady: false });
+      // Listening, and its Redis client has reached the relay, which answers nothing yet.
+      for (let i = 0; i < 300 && !((await probe(`${a.baseUrl}/healthz`)) === 200 && held.accepted() > 0); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(held.accepted(), 'the server never opened its Redis connection').toBeGreaterThan(0);
+      const early = await fetch(`${a.baseUrl}/readyz`);
+      expect(early.status, `readyz while Redis has not answered: ${await early.text()}`).toBe(503);
+      // What a client would get from a replica that said ready too early (the cause of a flaky test).
+      const refused = await rpc(a.url, 'agent-a', 'tools/call', { name: 'long_operation', arguments: {} });
+      expect(
+        refused.error,
+        `task request while Redis has not answered: ${JSON.stringify(refused)}`,
+      ).toMatchObject({
+        code: -32603,
+        message: expect.stringContaining('Redis'),
+      });
+
+      held.release();
+      let ready = 0;
+      for (let i = 0; i < 300 && ready !== 200; i++) {
+        ready = await probe(`${a.baseUrl}/readyz`);
+        if (ready !== 200) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(ready, 'readyz after Redis answered').toBe(200);
+      const created = await rpc(a.url, 'agent-a', 'tools/call', { name: 'long_operation', arguments: {} });
+      expect(created.result?.resultType, `first task request after ready: ${JSON.stringify(created)}`).toBe(
+        'task',
+      );
+    } finally {
+      await held.close();
+    }
   });
 
   it('rejects the 2025 handshake with the unsupported-version error and answers server/discover', async () => {
