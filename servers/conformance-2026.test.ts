@@ -279,12 +279,27 @@ async function rpc(
     else headers[k] = v;
   }
   const res = await fetch(url, { method: 'POST', headers, body: req.body });
-  const body = parseRpcBody(res.headers.get('content-type') ?? '', await res.text(), req.id) as {
+  const text = await res.text();
+  const body = parseRpcBody(res.headers.get('content-type') ?? '', text, req.id) as {
     result?: Record<string, unknown>;
     error?: { code: number; message: string; data?: Record<string, unknown> };
   } | null;
-  return { status: res.status, result: body?.result, error: body?.error };
+  // The raw text only when it held no JSON-RPC answer, so that a failure message shows what came back.
+  return { status: res.status, result: body?.result, error: body?.error, ...(body ? {} : { text }) };
 }
+
+/** Polls tasks/get until the task leaves `working`, or until `deadlineMs`; returns the last answer. */
+async function settledTask(url: string, taskId: string, deadlineMs = 30_000) {
+  const deadline = Date.now() + deadlineMs;
+  let got = await rpc(url, 'tasks/get', { taskId });
+  while (got.result?.status === 'working' && Date.now() < deadline) {
+    await sleep(50);
+    got = await rpc(url, 'tasks/get', { taskId });
+  }
+  return got;
+}
+
+const show = (label: string, answer: unknown) => `${label}: ${JSON.stringify(answer)}`;
 
 const isoDate = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
@@ -342,19 +357,22 @@ describe('MCP conformance suite 0.2.0-alpha, --requirements 2026-07-28, against 
       arguments: { operation: 'gate' },
     });
     const taskId = created.result?.taskId as string;
-    expect(taskId).toBeTypeOf('string');
+    expect(taskId, show('tools/call', created)).toBeTypeOf('string');
     for (const [method, params] of [
       ['tasks/get', { taskId }],
       ['tasks/update', { taskId, inputResponses: {} }],
       ['tasks/cancel', { taskId }],
     ] as const) {
       const res = await rpc(slow.url, method, params, { tasks: false });
-      expect(res.status, method).toBe(400);
-      expect(res.error?.code, method).toBe(-32021);
-      expect(res.error?.data?.requiredCapabilities, method).toEqual({ extensions: { [TASKS]: {} } });
+      expect(res.status, show(method, res)).toBe(400);
+      expect(res.error?.code, show(method, res)).toBe(-32021);
+      expect(res.error?.data?.requiredCapabilities, show(method, res)).toEqual({
+        extensions: { [TASKS]: {} },
+      });
     }
     // The gate refused them all: the task is still working, not cancelled.
-    expect((await rpc(slow.url, 'tasks/get', { taskId })).result?.status).toBe('working');
+    const after = await rpc(slow.url, 'tasks/get', { taskId });
+    expect(after.result?.status, show('tasks/get', after)).toBe('working');
     await rpc(slow.url, 'tasks/cancel', { taskId });
   });
 
@@ -364,7 +382,7 @@ describe('MCP conformance suite 0.2.0-alpha, --requirements 2026-07-28, against 
       arguments: { operation: 'wire' },
     });
     const r = created.result ?? {};
-    expect(r.resultType).toBe('task');
+    expect(r.resultType, show('tools/call', created)).toBe('task');
     expect(r.taskId).toBeTypeOf('string');
     expect(r.status).toBe('working');
     expect(r.createdAt).toMatch(isoDate);
@@ -386,55 +404,60 @@ describe('MCP conformance suite 0.2.0-alpha, --requirements 2026-07-28, against 
   });
 
   it('tasks/get: matched Mcp-Method / Mcp-Name dispatch, a mismatched Mcp-Name is -32020 (sep-2663-*-mcp-name-on-tasks-get)', async () => {
-    const taskId = (
-      await rpc(slow.url, 'tools/call', { name: 'long_operation', arguments: { operation: 'h' } })
-    ).result?.taskId as string;
+    const created = await rpc(slow.url, 'tools/call', {
+      name: 'long_operation',
+      arguments: { operation: 'h' },
+    });
+    const taskId = created.result?.taskId as string;
+    expect(taskId, show('tools/call', created)).toBeTypeOf('string');
     const got = await rpc(slow.url, 'tasks/get', { taskId });
-    expect(got.result?.taskId).toBe(taskId);
-    expect(got.result?.status).toBe('working');
-    expect(got.result).not.toHaveProperty('result');
+    expect(got.result?.taskId, show('tasks/get', got)).toBe(taskId);
+    expect(got.result?.status, show('tasks/get', got)).toBe('working');
+    expect(got.result, show('tasks/get', got)).not.toHaveProperty('result');
     const wrong = await rpc(slow.url, 'tasks/get', { taskId }, { headers: { 'mcp-name': 'not-this-task' } });
-    expect(wrong.status).toBe(400);
-    expect(wrong.error?.code).toBe(-32020);
+    expect(wrong.status, show('tasks/get, wrong Mcp-Name', wrong)).toBe(400);
+    expect(wrong.error?.code, show('tasks/get, wrong Mcp-Name', wrong)).toBe(-32020);
     const unknown = await rpc(slow.url, 'tasks/get', { taskId: 'no-such-task' });
-    expect(unknown.error?.code).toBe(-32602);
+    expect(unknown.error?.code, show('tasks/get, unknown task', unknown)).toBe(-32602);
     await rpc(slow.url, 'tasks/cancel', { taskId });
   });
 
   it('tasks/cancel: an empty ack, the same on a terminal task; the next tasks/get says cancelled (sep-2663-cancel-ack-empty-result, tasks-cancel-terminal-idempotent-ack)', async () => {
-    const taskId = (
-      await rpc(slow.url, 'tools/call', { name: 'long_operation', arguments: { operation: 'c' } })
-    ).result?.taskId as string;
+    const created = await rpc(slow.url, 'tools/call', {
+      name: 'long_operation',
+      arguments: { operation: 'c' },
+    });
+    const taskId = created.result?.taskId as string;
+    expect(taskId, show('tools/call', created)).toBeTypeOf('string');
     const ack = await rpc(slow.url, 'tasks/cancel', { taskId });
-    expect(withoutMeta(ack.result)).toEqual({ resultType: 'complete' });
+    expect(withoutMeta(ack.result), show('tasks/cancel', ack)).toEqual({ resultType: 'complete' });
     const again = await rpc(slow.url, 'tasks/cancel', { taskId });
-    expect(withoutMeta(again.result)).toEqual({ resultType: 'complete' });
+    expect(withoutMeta(again.result), show('tasks/cancel again', again)).toEqual({ resultType: 'complete' });
     const got = await rpc(slow.url, 'tasks/get', { taskId });
-    expect(got.result?.status).toBe('cancelled');
-    expect(got.result).not.toHaveProperty('result');
+    expect(got.result?.status, show('tasks/get', got)).toBe('cancelled');
+    expect(got.result, show('tasks/get', got)).not.toHaveProperty('result');
   });
 
   it('a completed task inlines the tool result under result, without the v1 related-task _meta (sep-2663-tasks-get-status-completed)', async () => {
     const quick = await rcServer({ MCPBENCH_TASK_DURATION_MS: '100', MCPBENCH_TASK_POLL_INTERVAL_MS: '50' });
-    const taskId = (
-      await rpc(quick.url, 'tools/call', { name: 'long_operation', arguments: { operation: 'q' } })
-    ).result?.taskId as string;
-    let got = await rpc(quick.url, 'tasks/get', { taskId });
-    for (let i = 0; i < 300 && got.result?.status === 'working'; i++) {
-      await sleep(50);
-      got = await rpc(quick.url, 'tasks/get', { taskId });
-    }
-    expect(got.result?.status).toBe('completed');
-    expect(got.result?.resultType).toBe('complete');
+    const created = await rpc(quick.url, 'tools/call', {
+      name: 'long_operation',
+      arguments: { operation: 'q' },
+    });
+    expect(created.result?.taskId, show('tools/call', created)).toBeTypeOf('string');
+    const got = await settledTask(quick.url, created.result?.taskId as string);
+    const answer = show('tasks/get', got);
+    expect(got.result?.status, answer).toBe('completed');
+    expect(got.result?.resultType, answer).toBe('complete');
     const inlined = got.result?.result as {
       content?: Array<{ text?: string }>;
       _meta?: Record<string, unknown>;
     };
-    expect(inlined.content?.[0]?.text).toContain('operation q completed');
-    expect(inlined._meta ?? {}).not.toHaveProperty('io.modelcontextprotocol/related-task');
-    expect((got.result?._meta as Record<string, unknown> | undefined) ?? {}).not.toHaveProperty(
+    expect(inlined.content?.[0]?.text, answer).toContain('operation q completed');
+    expect(inlined._meta ?? {}, answer).not.toHaveProperty('io.modelcontextprotocol/related-task');
+    expect((got.result?._meta as Record<string, unknown> | undefined) ?? {}, answer).not.toHaveProperty(
       'io.modelcontextprotocol/related-task',
     );
-    expect(got.result?.lastUpdatedAt).toMatch(isoDate);
+    expect(got.result?.lastUpdatedAt, answer).toMatch(isoDate);
   });
 });

@@ -1,3 +1,4 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisProcess, startRedis } from '../../cluster/local/redis-server.js';
@@ -8,8 +9,12 @@ import { legacyInitialize, modernRequest, parseRpcBody } from '../../scenarios/m
 
 let redis: RedisProcess;
 const started: ServerProcess[] = [];
-async function server(env: Record<string, string> = {}): Promise<ServerProcess> {
+async function server(
+  env: Record<string, string> = {},
+  options: { waitReady?: boolean } = {},
+): Promise<ServerProcess> {
   const s = await startServerProcess({
+    ...options,
     kind: 'rc',
     env: { MCPBENCH_REDIS_URL: redis.url, MCPBENCH_HANDLE_SECRET: 'test-secret-shared-by-replicas', ...env },
   });
@@ -28,6 +33,33 @@ async function connect(url: string, agent: string): Promise<Client> {
   return client;
 }
 
+/** Checks `condition` every 50 ms until it holds or `deadlineMs` has passed (the caller asserts after). */
+async function until(condition: () => Promise<boolean>, deadlineMs = 20_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!(await condition()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
+
+async function probe(url: string): Promise<number> {
+  try {
+    return (await fetch(url)).status;
+  } catch {
+    return 0; // not listening yet
+  }
+}
+
+const show = (label: string, answer: unknown) => `${label}: ${JSON.stringify(answer)}`;
+
+/** Polls tasks/get until the task leaves `working`, or until `deadlineMs`; returns the last answer. */
+async function settledTask(url: string, agent: string, taskId: string, deadlineMs = 30_000) {
+  const deadline = Date.now() + deadlineMs;
+  let got = await rpc(url, agent, 'tasks/get', { taskId });
+  while (got.result?.status === 'working' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    got = await rpc(url, agent, 'tasks/get', { taskId });
+  }
+  return got;
+}
+
 let nextId = 1;
 async function rpc(url: string, agent: string, method: string, params: Record<string, unknown>) {
   const req = modernRequest(nextId++, { name: 'rc-test', version: '1.0.0', agentId: agent }, method, params, {
@@ -39,6 +71,47 @@ async function rpc(url: string, agent: string, method: string, params: Record<st
     error?: { code: number; message: string };
   };
   return { status: res.status, replica: res.headers.get('x-mcpbench-replica'), ...body };
+}
+
+/**
+ * A loopback TCP relay in front of Redis that accepts connections but passes nothing through until
+ * `release()`: a Redis that is slow to answer its first connection, as on a loaded machine.
+ */
+async function heldRedis(target: { host: string; port: number }) {
+  let released = false;
+  const waiting: Array<() => void> = [];
+  const sockets: Socket[] = [];
+  let accepted = 0;
+  const relay: Server = createServer((client) => {
+    accepted++;
+    sockets.push(client);
+    client.pause();
+    const pipe = () => {
+      const upstream = createConnection(target, () => {
+        client.pipe(upstream).pipe(client);
+        client.resume();
+      });
+      sockets.push(upstream);
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    };
+    if (released) pipe();
+    else waiting.push(pipe);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const { port } = relay.address() as { port: number };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    accepted: () => accepted,
+    release() {
+      released = true;
+      for (const pipe of waiting.splice(0)) pipe();
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => relay.close(resolve));
+    },
+  };
 }
 
 beforeAll(async () => {
@@ -102,23 +175,21 @@ describe('rc server (2026-07-28, stateless)', () => {
       name: 'long_operation',
       arguments: { operation: 'x' },
     });
-    expect(created.result?.resultType).toBe('task');
-    const taskId = created.result?.taskId as string;
-    let status = '';
-    for (let i = 0; i < 50 && status !== 'completed'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      const got = await rpc(b.url, 'agent-a', 'tasks/get', { taskId });
-      status = String(got.result?.status);
-    }
-    expect(status).toBe('completed');
-    expect((await rpc(b.url, 'agent-b', 'tasks/get', { taskId })).error?.code).toBe(-32602);
+    expect(created.result?.resultType, show('tools/call', created)).toBe('task');
+    const done = await settledTask(b.url, 'agent-a', created.result?.taskId as string);
+    expect(done.result?.status, show('tasks/get from the other replica', done)).toBe('completed');
+    const foreign = await rpc(b.url, 'agent-b', 'tasks/get', { taskId: created.result?.taskId });
+    expect(foreign.error?.code, show('tasks/get by another caller', foreign)).toBe(-32602);
 
-    const second = await rpc(a.url, 'agent-a', 'tools/call', { name: 'long_operation', arguments: {} });
+    // A task that cannot finish before the cancel arrives, however slow the machine.
+    const c = await server({ MCPBENCH_TASK_DURATION_MS: '600000' });
+    const second = await rpc(c.url, 'agent-a', 'tools/call', { name: 'long_operation', arguments: {} });
     const id2 = second.result?.taskId as string;
-    expect((await rpc(b.url, 'agent-a', 'tasks/cancel', { taskId: id2 })).result?.resultType).toBe(
-      'complete',
-    );
-    expect((await rpc(a.url, 'agent-a', 'tasks/get', { taskId: id2 })).result?.status).toBe('cancelled');
+    expect(id2, show('tools/call', second)).toBeTypeOf('string');
+    const ack = await rpc(b.url, 'agent-a', 'tasks/cancel', { taskId: id2 });
+    expect(ack.result?.resultType, show('tasks/cancel from the other replica', ack)).toBe('complete');
+    const cancelled = await rpc(c.url, 'agent-a', 'tasks/get', { taskId: id2 });
+    expect(cancelled.result?.status, show('tasks/get on the owner', cancelled)).toBe('cancelled');
   });
 
   it('fails the task of a killed replica as owner_lost, visible from the other replica', async () => {
@@ -126,15 +197,47 @@ describe('rc server (2026-07-28, stateless)', () => {
     const b = await server({ MCPBENCH_TASK_DURATION_MS: '20000' });
     const created = await rpc(a.url, 'agent-a', 'tools/call', { name: 'long_operation', arguments: {} });
     const taskId = created.result?.taskId as string;
+    expect(taskId, show('tools/call', created)).toBeTypeOf('string');
     a.kill();
     await a.exited;
-    let got = await rpc(b.url, 'agent-a', 'tasks/get', { taskId });
-    for (let i = 0; i < 40 && got.result?.status === 'working'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      got = await rpc(b.url, 'agent-a', 'tasks/get', { taskId });
+    // Working until the dead owner's lease (2 s after its last renewal) has run out, then failed.
+    const got = await settledTask(b.url, 'agent-a', taskId);
+    expect(got.result?.status, show('tasks/get', got)).toBe('failed');
+    expect(
+      (got.result?.error as { data?: { reason?: string } } | undefined)?.data?.reason,
+      show('tasks/get', got),
+    ).toBe('owner_lost');
+  });
+
+  it('is not ready before its task store has connected, so the first task request after ready gets a task', async () => {
+    const held = await heldRedis({ host: '127.0.0.1', port: redis.port });
+    try {
+      const a = await server({ MCPBENCH_REDIS_URL: held.url }, { waitReady: false });
+      // Listening, and its Redis client has reached the relay, which answers nothing yet.
+      await until(async () => (await probe(`${a.baseUrl}/healthz`)) === 200 && held.accepted() > 0);
+      expect(held.accepted(), 'the server never opened its Redis connection').toBeGreaterThan(0);
+      const early = await fetch(`${a.baseUrl}/readyz`);
+      expect(early.status, `readyz while Redis has not answered: ${await early.text()}`).toBe(503);
+      // What a client would get from a replica that said ready too early (the cause of a flaky test).
+      const refused = await rpc(a.url, 'agent-a', 'tools/call', { name: 'long_operation', arguments: {} });
+      expect(
+        refused.error,
+        `task request while Redis has not answered: ${JSON.stringify(refused)}`,
+      ).toMatchObject({
+        code: -32603,
+        message: expect.stringContaining('Redis'),
+      });
+
+      held.release();
+      await until(async () => (await probe(`${a.baseUrl}/readyz`)) === 200);
+      expect(await probe(`${a.baseUrl}/readyz`), 'readyz after Redis answered').toBe(200);
+      const created = await rpc(a.url, 'agent-a', 'tools/call', { name: 'long_operation', arguments: {} });
+      expect(created.result?.resultType, `first task request after ready: ${JSON.stringify(created)}`).toBe(
+        'task',
+      );
+    } finally {
+      await held.close();
     }
-    expect(got.result?.status).toBe('failed');
-    expect((got.result!.error as { data: { reason: string } }).data.reason).toBe('owner_lost');
   });
 
   it('rejects the 2025 handshake with the unsupported-version error and answers server/discover', async () => {

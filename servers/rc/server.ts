@@ -40,7 +40,8 @@ import { TaskStore, wireTask } from './tasks.js';
  *   found"; a request that does not declare the extension: -32021 MissingRequiredClientCapability
  *   (HTTP 400). Pod-death rule: see tasks.ts (`failed` with `error.data.reason = "owner_lost"`).
  * - An unknown tool name: JSON-RPC -32602 "Unknown tool: NAME" (a protocol error, not a tool result).
- *   Without the capability, `long_operation` runs synchronously. Without Redis, tasks answer -32603.
+ *   Without the capability, `long_operation` runs synchronously. Without Redis, tasks answer -32603;
+ *   `/readyz` says ready once the first Redis connection attempt has ended (connected or failed).
  */
 
 const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
@@ -185,7 +186,9 @@ export async function createRcEndpoint(config: ServerConfig): Promise<McpEndpoin
       await node(req, res, body);
     },
     // Only tasks need Redis: a Redis outage must not take the stateless tools out of the Service.
-    ready: () => true,
+    // But ready only once the first connection attempt has ended, so that a replica whose Redis is
+    // reachable does not refuse tasks because it was sent requests before its client connected.
+    ready: () => tasks.started(),
     async close() {
       await tasks.close(Math.max(0, config.shutdownGraceMs - 500));
       await handler.close();

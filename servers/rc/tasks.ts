@@ -48,6 +48,7 @@ return 1
 export class TaskStore {
   private readonly redis: Redis;
   private readonly connected: () => boolean;
+  private readonly settled: () => boolean;
   private readonly running = new Map<string, { done: Promise<void>; abort: AbortController }>();
   private readonly heartbeat: NodeJS.Timeout;
 
@@ -56,13 +57,18 @@ export class TaskStore {
     private readonly replica: string,
     private readonly options: { ttlMs: number; pollIntervalMs: number; heartbeatMs: number; leaseMs: number },
   ) {
-    ({ redis: this.redis, connected: this.connected } = connectRedis(url));
+    ({ redis: this.redis, connected: this.connected, settled: this.settled } = connectRedis(url));
     this.heartbeat = setInterval(() => this.renewLeases().catch(() => {}), options.heartbeatMs);
     this.heartbeat.unref();
   }
 
   ready(): boolean {
     return this.connected();
+  }
+
+  /** Whether the first connection to Redis has ended, connected or failed (see connectRedis). */
+  started(): boolean {
+    return this.settled();
   }
 
   /** Creates the task durably, then starts `work` in the background on this replica. */
