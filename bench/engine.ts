@@ -15,9 +15,10 @@ import { K6_INSTALL_HINT, k6Args, k6Binary, startK6 } from '../scenarios/k6-runn
 import { MODERN } from '../scenarios/models/protocol.ts';
 import type { ServerMetricsSnapshot } from '../servers/common/http-shell.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
-import { orphanGuarded } from '../util/processes.js';
+import { onOutputLines, orphanGuarded } from '../util/processes.js';
 import { measureFloor } from './raw-floor.js';
 import { benchToolCall } from './tool-call.js';
+import { wholeNumber } from './whole-number.js';
 
 /**
  * What the load generator itself costs. Part 1: the built-in engine, k6 (plain, and as the k6 runner
@@ -238,19 +239,11 @@ function cpuSampler(pid: number) {
 
 function lines(child: ChildProcess, onLine: (line: string) => void): string[] {
   const tail: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    let buf = '';
-    stream?.setEncoding('utf8').on('data', (chunk: string) => {
-      buf += chunk;
-      const parts = buf.split('\n');
-      buf = parts.pop() ?? '';
-      for (const l of parts) {
-        tail.push(l);
-        if (tail.length > 20) tail.shift();
-        onLine(l);
-      }
-    });
-  }
+  onOutputLines(child, (l) => {
+    tail.push(l);
+    if (tail.length > 20) tail.shift();
+    onLine(l);
+  });
   return tail;
 }
 
@@ -372,13 +365,7 @@ function parseOptions(argv: string[]): Options {
       skip: { type: 'string', default: '' },
     },
   });
-  const int = (flag: keyof typeof values, min: number, max: number): number => {
-    const n = Number(values[flag]);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new Error(`--${flag} must be a whole number from ${min} to ${max}, got "${values[flag]}"`);
-    }
-    return n;
-  };
+  const int = (flag: keyof typeof values, min: number, max: number) => wholeNumber(values, flag, min, max);
   const skip = new Set(String(values.skip).split(',').filter(Boolean));
   for (const s of skip) {
     if (!['builtin', 'k6', 'k6-json', 'autocannon', 'floor', 'cost', 'overhead'].includes(s)) {

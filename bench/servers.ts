@@ -13,6 +13,7 @@ import {
   type WireRequest,
 } from '../scenarios/models/protocol.ts';
 import type { ServerMetricsSnapshot } from '../servers/common/http-shell.js';
+import { wholeNumber } from './whole-number.js';
 
 /**
  * Raw throughput of each server under test: one process each, loopback, tools that cost nothing.
@@ -55,13 +56,8 @@ function parseOptions(argv: string[]): Options {
       warmup: { type: 'string', default: '2' },
     },
   });
-  const positive = (flag: keyof typeof values, min: number, max: number): number => {
-    const n = Number(values[flag]);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new Error(`--${flag} must be a whole number from ${min} to ${max}, got "${values[flag]}"`);
-    }
-    return n;
-  };
+  const positive = (flag: keyof typeof values, min: number, max: number) =>
+    wholeNumber(values, flag, min, max);
   return {
     seconds: positive('seconds', 1, 600),
     connections: positive('connections', 1, 1000),

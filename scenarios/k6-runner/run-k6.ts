@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type EngineResult, ERROR_CLASSES, type ErrorClass } from '../../rundir/raw-result.js';
-import { orphanGuarded } from '../../util/processes.js';
+import { onOutputLines, orphanGuarded } from '../../util/processes.js';
 import { findOnPath, isExecutable } from '../../util/system-provision.js';
 import { detectProtocol, type EngineHandle, type EngineOptions } from '../engine/engine.js';
 import { Recorder } from '../engine/recorder.js';
@@ -365,15 +365,7 @@ export async function startK6(options: EngineOptions): Promise<K6Handle> {
       if (scriptErrors.length < 1000) scriptErrors.push(line);
     }
   };
-  for (const stream of [child.stdout, child.stderr]) {
-    let buf = '';
-    stream?.setEncoding('utf8').on('data', (chunk: string) => {
-      buf += chunk;
-      const parts = buf.split('\n');
-      buf = parts.pop() ?? '';
-      for (const p of parts) onLine(p);
-    });
-  }
+  onOutputLines(child, onLine);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
     child.once('exit', (code, signal) => r({ code, signal })),
   );
