@@ -8,17 +8,10 @@
  * MCPBENCH_DURATION, MCPBENCH_STAGES (JSON [{durationMs, target}]), MCPBENCH_SEED, MCPBENCH_TIMEOUT,
  * MCPBENCH_SCENARIO_PARAMS (JSON overrides), MCPBENCH_MAX_VUS, MCPBENCH_PREALLOCATED_VUS.
  */
-import { buildOptions, iterate, readConfig, readScenario, type SetupData, setupRun } from './lib/agent.ts';
+import { script } from './lib/agent.ts';
 
-const config = readConfig();
-const scenario = readScenario();
+const s = script();
 
-export const options = buildOptions(config);
-
-export function setup(): SetupData {
-  return setupRun(config);
-}
-
-export default function (data: SetupData): void {
-  iterate(config, scenario, data);
-}
+export const options = s.options;
+export const setup = s.setup;
+export default s.iterate;

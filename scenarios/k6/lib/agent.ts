@@ -61,7 +61,7 @@ function json<T>(name: string): T | undefined {
 
 type Stage = NonNullable<RunConfig['stages']>[number];
 
-export function readConfig(): RunConfig {
+function readConfig(): RunConfig {
   const url =
     env('MCPBENCH_URL') ??
     fail('MCPBENCH_URL is required (the MCP endpoint, e.g. http://127.0.0.1:3000/mcp)');
@@ -114,7 +114,7 @@ export function readConfig(): RunConfig {
 
 /** The scenario: a registry name (MCPBENCH_SCENARIO or the script's own) + MCPBENCH_SCENARIO_PARAMS,
  * or a whole definition in MCPBENCH_SCENARIO_DEFINITION. */
-export function readScenario(defaultName?: string): ScenarioDefinition {
+function readScenario(defaultName?: string): ScenarioDefinition {
   const definition = json<ScenarioDefinition>('MCPBENCH_SCENARIO_DEFINITION');
   if (definition) return definition;
   const name = env('MCPBENCH_SCENARIO') ?? defaultName ?? fail('MCPBENCH_SCENARIO is required');
@@ -124,7 +124,7 @@ export function readScenario(defaultName?: string): ScenarioDefinition {
 const ms = (n: number) => `${Math.max(0, Math.round(n))}ms`;
 
 /** k6 options: open model = arrival-rate executors, closed model = VU executors. */
-export function buildOptions(config: RunConfig): Record<string, unknown> {
+function buildOptions(config: RunConfig): Record<string, unknown> {
   let executor: Record<string, unknown>;
   const stages = config.stages?.map((s) => ({ duration: ms(s.durationMs), target: s.target }));
   if (config.model === 'open') {
@@ -182,8 +182,26 @@ const agent = createK6Agent({
   log: (line) => console.log(line),
 });
 
-export const setupRun = (config: RunConfig): SetupData => agent.setupRun(config);
+const setupRun = (config: RunConfig): SetupData => agent.setupRun(config);
 
 /** One k6 iteration: a whole agent session, or (open model, unit requests) one plain call. */
-export const iterate = (config: RunConfig, scenario: ScenarioDefinition, data: SetupData): void =>
+const iterate = (config: RunConfig, scenario: ScenarioDefinition, data: SetupData): void =>
   agent.iterate(config, scenario, data);
+
+/**
+ * What a k6 script exports (options, setup, the default function) for the scenario named here, or by
+ * MCPBENCH_SCENARIO / MCPBENCH_SCENARIO_DEFINITION when no name is given.
+ */
+export function script(scenarioName?: string): {
+  options: Record<string, unknown>;
+  setup: () => SetupData;
+  iterate: (data: SetupData) => void;
+} {
+  const config = readConfig();
+  const scenario = readScenario(scenarioName);
+  return {
+    options: buildOptions(config),
+    setup: () => setupRun(config),
+    iterate: (data) => iterate(config, scenario, data),
+  };
+}
