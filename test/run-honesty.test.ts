@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pidAlive } from '../util/processes.js';
+import { descendants } from './process-tree.js';
 
 /**
  * Results that are never wrong about themselves, through the real CLI on real local runs (real
@@ -23,34 +25,6 @@ const mcpbench = (...args: string[]): Promise<Outcome> =>
     (r) => ({ code: 0, ...r }),
     (e: Outcome) => e,
   );
-
-function descendants(pid: number): number[] {
-  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
-  const children = new Map<number, number[]>();
-  for (const line of out.trim().split('\n')) {
-    const [p, pp] = line.trim().split(/\s+/).map(Number);
-    if (p === undefined || pp === undefined) continue;
-    children.set(pp, [...(children.get(pp) ?? []), p]);
-  }
-  const found: number[] = [];
-  const walk = (p: number) => {
-    for (const c of children.get(p) ?? []) {
-      found.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A `mcpbench run` child whose stderr can be awaited line by line. */
 function startRun(args: string[]): {
@@ -81,7 +55,7 @@ function startRun(args: string[]): {
 
 const survivors: number[] = [];
 afterAll(() => {
-  for (const pid of survivors) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of survivors) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
 });
 
 const RUN = ['--experiments', 'ttl-cache', '--variants', 'rc', '--duration', '3s'];
@@ -101,8 +75,8 @@ describe('a run that did not finish says so', () => {
     run.child.kill('SIGINT');
     expect(await run.exited, run.stderr()).toBe(130);
     // Teardown ran before the exit; give the kernel a moment to reap what it signalled.
-    for (let i = 0; i < 20 && spawned.some(alive); i++) await sleep(100);
-    expect(spawned.filter(alive)).toEqual([]);
+    for (let i = 0; i < 20 && spawned.some(pidAlive); i++) await sleep(100);
+    expect(spawned.filter(pidAlive)).toEqual([]);
 
     const manifest = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
     expect(manifest.status).toBe('interrupted');

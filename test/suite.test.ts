@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { pidAlive } from '../util/processes.js';
+import { descendants } from './process-tree.js';
 
 /**
  * End to end: the real CLI runs a shortened suite (every experiment × every variant) on the local
@@ -13,39 +15,6 @@ import { describe, expect, it } from 'vitest';
  * directory it leaves is complete and analysable. Then Ctrl-C mid-run leaves nothing running.
  */
 const cli = fileURLToPath(new URL('../bin/mcpbench.js', import.meta.url));
-
-function descendants(pid: number): number[] {
-  let out = '';
-  try {
-    out = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
-  } catch {
-    return [];
-  }
-  const children = new Map<number, number[]>();
-  for (const line of out.trim().split('\n')) {
-    const [p, pp] = line.trim().split(/\s+/).map(Number);
-    if (p === undefined || pp === undefined) continue;
-    children.set(pp, [...(children.get(pp) ?? []), p]);
-  }
-  const found: number[] = [];
-  const walk = (p: number) => {
-    for (const c of children.get(p) ?? []) {
-      found.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('mcpbench run (local cluster, shortened suite)', () => {
   it('runs every experiment against every variant and writes a complete, analysed run directory', async () => {
@@ -108,7 +77,7 @@ describe('mcpbench run (local cluster, shortened suite)', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     await sleep(500);
-    expect(spawned.filter(alive)).toEqual([]);
+    expect(spawned.filter(pidAlive)).toEqual([]);
     const manifest = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
     expect(manifest.status).toBe('interrupted');
   }, 120_000);
