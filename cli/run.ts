@@ -140,7 +140,7 @@ export function registerRunCommand(program: Command): void {
           }
         : undefined;
 
-      // External programs (Redis, k6) are found before anything starts; a missing one is exit 2.
+      // Redis (for a local run whose variants use it) is found before anything starts; none is exit 2.
       let needs: SystemNeeds;
       try {
         needs = await checkSystemNeeds(config, experiments, log);

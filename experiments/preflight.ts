@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { parseThresholds, plannedMatch, type ThresholdSpec } from '../rundir/threshold-spec.js';
+import { requireK6 } from '../scenarios/k6-runner/run-k6.js';
 import { SCENARIOS } from '../scenarios/models/scenarios.js';
 import { serverConfigEnvKeys, serverConfigProblems } from '../servers/common/config.js';
 import { runDirProblem } from '../util/file-errors.js';
@@ -193,6 +194,28 @@ const checkCluster: PreflightCheck = async ({ config }) => {
   return problems;
 };
 
+/** --engine k6 needs the user's own k6 >= 1.0 (K6_BINARY or PATH); mcpbench never ships one. */
+const checkEngine: PreflightCheck = async ({ config }) => {
+  if (config.engine !== 'k6') return [];
+  try {
+    await requireK6();
+    return [];
+  } catch (err) {
+    return [{ field: '--engine k6', message: (err as Error).message.replace(/^--engine k6: /, '') }];
+  }
+};
+
+/** An external Redis is for the local cluster only: kind and kube run Redis in the cluster. */
+const checkRedisUrl: PreflightCheck = ({ config }) =>
+  config.cluster !== 'local' && config.redisUrl
+    ? [
+        {
+          field: '--redis-url / redisUrl',
+          message: `only --cluster local uses it (${config.cluster} runs Redis in the cluster)`,
+        },
+      ]
+    : [];
+
 /** The checks, in the order their problems are printed. Add new ones here. */
 export const PREFLIGHT_CHECKS: PreflightCheck[] = [
   checkRunDir,
@@ -200,6 +223,8 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
   checkScenarios,
   checkThresholdSelectors,
   checkCluster,
+  checkEngine,
+  checkRedisUrl,
 ];
 
 /** Runs every check and returns every problem found (none: the run may start). */

@@ -1,5 +1,4 @@
 import { describeRedisSource, type RedisSource, resolveRedis } from '../cluster/local/redis-provision.js';
-import { requireK6 } from '../scenarios/k6-runner/run-k6.js';
 import type { RunConfig } from './config.js';
 import { variantsFor } from './config.js';
 import type { ExperimentDefinition } from './definitions.js';
@@ -9,8 +8,6 @@ import { variantSpecFor } from './variant-spec.js';
 export interface SystemNeeds {
   /** Where the local cluster gets Redis; undefined when no selected variant needs it (or not local). */
   redis?: RedisSource;
-  /** The k6 binary for --engine k6. */
-  k6?: string;
 }
 
 /** A missing or wrong system program: a usage/input error (exit 2), found before anything started. */
@@ -26,9 +23,9 @@ function runNeedsRedis(config: RunConfig, experiments: ExperimentDefinition[]): 
 }
 
 /**
- * Checks the external programs a run needs, in its preflight: k6 for --engine k6, and Redis for a local
- * run whose variants use it (redis-provision.ts's chain, which may install Debian's redis-server and
- * says so). Throws SystemPreflightError naming what is missing and how to provide it.
+ * Finds the Redis a local run whose variants use it needs (redis-provision.ts's chain, which may install
+ * Debian's redis-server and says so), after the preflight's checks passed (experiments/preflight.ts,
+ * where k6 is checked too). Throws SystemPreflightError naming every way to provide Redis.
  */
 export async function checkSystemNeeds(
   config: RunConfig,
@@ -37,16 +34,11 @@ export async function checkSystemNeeds(
 ): Promise<SystemNeeds> {
   const needs: SystemNeeds = {};
   try {
-    if (config.engine === 'k6') needs.k6 = await requireK6();
     if (config.cluster === 'local' && runNeedsRedis(config, experiments)) {
       needs.redis = await resolveRedis({
         ...(config.redisUrl ? { url: config.redisUrl, urlFrom: '--redis-url / redisUrl' } : {}),
       });
       log(`mcpbench run: ${describeRedisSource(needs.redis)}`);
-    } else if (config.cluster !== 'local' && config.redisUrl) {
-      throw new Error(
-        `--redis-url / redisUrl: only --cluster local uses it (${config.cluster} runs Redis in the cluster)`,
-      );
     }
   } catch (err) {
     throw new SystemPreflightError((err as Error).message);
