@@ -1,10 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineResult } from '../../rundir/raw-result.js';
+import { startLoopbackServer } from '../../test/loopback-server.js';
 import { createRng } from '../../util/prng.ts';
 import { createK6Agent, type K6Io, type RunConfig } from '../k6/lib/client.ts';
 import { foldK6Output } from '../k6-runner/run-k6.js';
@@ -173,22 +173,14 @@ let dir = '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mcpbench-parity-'));
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => {
-      body += c;
-    });
-    req.on('end', () => {
-      const a = script.answer(req.method ?? 'POST', body);
-      if (a.reset) {
-        req.socket.destroy();
-        return;
-      }
-      res.writeHead(a.status, a.headers).end(a.body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+  ({ server: server, url: url } = await startLoopbackServer((req, body, res) => {
+    const a = script.answer(req.method ?? 'POST', body);
+    if (a.reset) {
+      req.socket.destroy();
+      return;
+    }
+    res.writeHead(a.status, a.headers).end(a.body);
+  }));
 });
 afterAll(async () => {
   server.closeAllConnections();

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import * as hdr from 'hdr-histogram-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLoopbackServer } from '../../test/loopback-server.js';
 import { BACKOFF_MAX_MS } from '../models/backoff.ts';
 import { MODERN } from '../models/protocol.ts';
 import { runEngine } from './engine.js';
@@ -36,18 +37,10 @@ const okAnswer = (body: string, res: ServerResponse) => {
 };
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => {
-      body += c;
-    });
-    req.on('end', () => {
-      requests++;
-      handler(req, body, res);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+  ({ server: server, url: url } = await startLoopbackServer((req, body, res) => {
+    requests++;
+    handler(req, body, res);
+  }));
   const spare = createServer();
   await new Promise<void>((r) => spare.listen(0, '127.0.0.1', () => r()));
   deadUrl = `http://127.0.0.1:${(spare.address() as AddressInfo).port}/mcp`;

@@ -1,9 +1,9 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import * as hdr from 'hdr-histogram-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisProcess, startRedis } from '../../cluster/local/redis-server.js';
 import { type ServerProcess, startServerProcess } from '../../cluster/local/server-process.js';
+import { startLoopbackServer } from '../../test/loopback-server.js';
 import { runEngine } from './engine.js';
 
 /**
@@ -18,30 +18,22 @@ let redis: RedisProcess;
 const started: ServerProcess[] = [];
 
 beforeAll(async () => {
-  canned = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => {
-      body += c;
-    });
-    req.on('end', () => {
-      const id = (() => {
-        try {
-          return JSON.parse(body).id ?? null;
-        } catch {
-          return null;
-        }
-      })();
-      const answer = () => {
-        res.writeHead(200, { 'content-type': 'application/json', 'x-mcpbench-replica': 'canned' });
-        res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'ok' }] } }));
-      };
-      const wait = stallUntil - Date.now();
-      if (wait > 0) setTimeout(answer, wait);
-      else answer();
-    });
-  });
-  await new Promise<void>((r) => canned.listen(0, '127.0.0.1', () => r()));
-  cannedUrl = `http://127.0.0.1:${(canned.address() as AddressInfo).port}/mcp`;
+  ({ server: canned, url: cannedUrl } = await startLoopbackServer((_req, body, res) => {
+    const id = (() => {
+      try {
+        return JSON.parse(body).id ?? null;
+      } catch {
+        return null;
+      }
+    })();
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-mcpbench-replica': 'canned' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'ok' }] } }));
+    };
+    const wait = stallUntil - Date.now();
+    if (wait > 0) setTimeout(answer, wait);
+    else answer();
+  }));
   redis = await startRedis();
 });
 afterAll(async () => {

@@ -1,7 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HISTOGRAM_KEYS } from '../../rundir/raw-result.js';
+import { startLoopbackServer } from '../../test/loopback-server.js';
 import { MODERN } from '../models/protocol.ts';
 import { McpSession } from './mcp-session.js';
 import { Recorder } from './recorder.js';
@@ -25,42 +25,34 @@ function rpcResult(body: string, text: string): string {
 }
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => {
-      body += c;
-    });
-    req.on('end', () => {
-      if (behaviour === 'hang') return;
-      if (behaviour === 'reset') {
-        req.socket.destroy();
-        return;
-      }
-      if (behaviour === 'chunks') {
-        // An SSE answer in three writes, 20 ms apart: a priming comment, a progress event, the result.
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'x-mcpbench-replica': 'stub-1' });
-        res.write(': primed\n\n');
-        setTimeout(() => {
-          res.write(
-            `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress' })}\n\n`,
-          );
-          setTimeout(() => res.end(`event: message\ndata: ${rpcResult(body, 'x'.repeat(20_000))}\n\n`), 20);
-        }, 20);
-        return;
-      }
-      const answer = () => {
-        res.writeHead(200, { 'content-type': 'application/json', 'x-mcpbench-replica': 'stub-1' });
-        res.end(rpcResult(body, 'ok'));
-      };
-      if (behaviour === 'delay') setTimeout(answer, DELAY_MS);
-      else answer();
-    });
-  });
+  ({ server, url } = await startLoopbackServer((req, body, res) => {
+    if (behaviour === 'hang') return;
+    if (behaviour === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (behaviour === 'chunks') {
+      // An SSE answer in three writes, 20 ms apart: a priming comment, a progress event, the result.
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-mcpbench-replica': 'stub-1' });
+      res.write(': primed\n\n');
+      setTimeout(() => {
+        res.write(
+          `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress' })}\n\n`,
+        );
+        setTimeout(() => res.end(`event: message\ndata: ${rpcResult(body, 'x'.repeat(20_000))}\n\n`), 20);
+      }, 20);
+      return;
+    }
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-mcpbench-replica': 'stub-1' });
+      res.end(rpcResult(body, 'ok'));
+    };
+    if (behaviour === 'delay') setTimeout(answer, DELAY_MS);
+    else answer();
+  }));
   server.on('connection', () => {
     connections++;
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
 });
 afterAll(() => {
   server.closeAllConnections();

@@ -1,6 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLoopbackServer } from '../../../test/loopback-server.js';
 import { MODERN } from '../../models/protocol.ts';
 import { runEngine } from '../engine.js';
 
@@ -17,25 +17,17 @@ let peak = 0;
 const agents = new Set<string>();
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => {
-      body += c;
-    });
-    req.on('end', () => {
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      agents.add(String(req.headers['x-mcpbench-client']));
-      const id = JSON.parse(body).id ?? null;
-      setTimeout(() => {
-        inFlight--;
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } }));
-      }, 20);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+  ({ server: server, url: url } = await startLoopbackServer((req, body, res) => {
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    agents.add(String(req.headers['x-mcpbench-client']));
+    const id = JSON.parse(body).id ?? null;
+    setTimeout(() => {
+      inFlight--;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } }));
+    }, 20);
+  }));
 });
 afterAll(() => {
   server.closeAllConnections();
