@@ -34,8 +34,10 @@ export interface VariantSpec {
   sessionAffinityTimeoutSeconds?: number;
   /** The container's livenessProbe timing (Kubernetes defaults: every 10 s, 1 s timeout, 3 failures). */
   livenessProbe?: { periodSeconds: number; timeoutSeconds: number; failureThreshold: number };
-  /** Container CPU limit in millicores, when the manifest sets one (the local provider does not enforce it). */
+  /** Container CPU limit in millicores, when the manifest sets one. */
   cpuLimitMillicores?: number;
+  /** Container CPU request in millicores. */
+  cpuRequestMillicores?: number;
 }
 
 /** Routing that per-connection Services cannot do: an L7 proxy / gateway picks a pod per request. */
@@ -81,6 +83,19 @@ export interface ReplicaStatus {
   phase: 'starting' | 'running' | 'terminating';
   /** measured CPU over the last sampling interval, millicores; null when unknown */
   cpuMillicores: number | null;
+  /** the pod's CPU time since it started, seconds; null or absent when unknown */
+  cpuSecondsTotal?: number | null;
+  /** resident memory, bytes; null or absent when unknown */
+  rssBytes?: number | null;
+  /** live sessions the replica holds, from its own count; null or absent when unknown */
+  sessions?: number | null;
+}
+
+/** The shared Redis's own figures (INFO), for cost per unit of work. */
+export interface RedisStats {
+  cpuSecondsTotal: number | null;
+  usedMemoryBytes: number | null;
+  keys: number | null;
 }
 
 /** Something the cluster did or was told to do, put on the report's time axis. */
@@ -146,6 +161,8 @@ export interface ClusterProvider {
   killRedis(): Promise<void>;
   /** Why this provider cannot kill Redis (e.g. an external one given by URL), or null when it can. */
   cannotKillRedis?(): string | null;
+  /** The shared Redis's figures, or null when no Redis is up (or it cannot be read). */
+  redisStats?(): Promise<RedisStats | null>;
   /** Subscribe to cluster events; returns an unsubscribe function. */
   onEvent(listener: (event: ClusterEvent) => void): () => void;
   /** Tear everything down. Idempotent; safe to call from a signal handler. */

@@ -69,6 +69,8 @@ export interface ExperimentDefinition<Name extends string = string> {
     /** CPU of pods younger than this is ignored (kube-controller-manager's cpu-initialization-period, 300 s by default) */
     cpuInitializationSeconds: number;
   };
+  /** Per-pod resources (Deployment container resources; on local a CFS quota per replica). Absent: the manifests' defaults. */
+  resources?: { cpuLimitMillicores?: number; cpuRequestMillicores?: number };
   /** Only these variants take part (e.g. kill-redis only means something where Redis is used). */
   variants?: VariantName[];
 }

@@ -74,8 +74,22 @@ export const ReplicaSampleSchema = z.object({
       ready: z.boolean(),
       phase: z.string(),
       cpuMillicores: z.number().nullable(),
+      /** the pod's CPU time since it started, seconds (cost per unit of work); absent when unknown */
+      cpuSecondsTotal: z.number().nullable().optional(),
+      /** resident memory, bytes; absent when unknown */
+      rssBytes: z.number().nullable().optional(),
+      /** live sessions the replica holds (legacy), from its own count; absent when unknown */
+      sessions: z.number().nullable().optional(),
     }),
   ),
+  /** the shared Redis, where the variant uses one: its CPU time so far, memory in use and key count */
+  redis: z
+    .object({
+      cpuSecondsTotal: z.number().nullable(),
+      usedMemoryBytes: z.number().nullable(),
+      keys: z.number().nullable(),
+    })
+    .optional(),
 });
 export type ReplicaSample = z.infer<typeof ReplicaSampleSchema>;
 
