@@ -5,6 +5,7 @@ import type { BackoffState } from '../models/backoff.ts';
 import type { ProbeAnswer, ProtocolVersion, WireRequest } from '../models/protocol.ts';
 import { resolveScenario, type ScenarioDefinition, type ScenarioParams } from '../models/scenarios.ts';
 import { type EngineFaults, type ExecutorContext, executorFor, type LoadOptions } from './executors/index.ts';
+import { type Segment, validSegment, WHOLE } from './executors/segment.ts';
 import { McpSession, recorderSink } from './mcp-session.js';
 import { Recorder } from './recorder.js';
 
@@ -24,6 +25,8 @@ export interface EngineOptions {
   load: LoadOptions;
   durationMs: number;
   seed?: number;
+  /** this generator's share of the load, when several generators run it together (default: all of it) */
+  segment?: Segment;
   requestTimeoutMs?: number;
   /** distinct loopback source addresses (127.0.0.10, .11, ...) spread over the simulated clients */
   sourceAddresses?: number;
@@ -114,6 +117,11 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const addresses = Math.max(0, options.sourceAddresses ?? 0);
   const seed = options.seed ?? 1;
+  const segment = options.segment ?? WHOLE;
+  const badSegment = validSegment(segment);
+  if (badSegment) throw new Error(badSegment);
+  // Open-model arrivals number their agents per generator: the segment keeps them apart across generators.
+  const agentPrefix = segment.count > 1 ? `agent-${seed}-g${segment.index}` : `agent-${seed}`;
   const wantsTasks = scenario.mix.some((m) => m.action === 'task');
 
   const startNs = process.hrtime.bigint();
@@ -134,6 +142,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
     startNs,
     durationMs: options.durationMs,
     seed,
+    segment,
     recorder,
     faults,
     elapsedMs,
@@ -146,7 +155,7 @@ export async function startEngine(options: EngineOptions): Promise<EngineHandle>
       return new McpSession(
         options.url,
         protocol,
-        { name: 'mcpbench-agent', version: '0.1.0', agentId: agentId ?? `agent-${seed}-${n}` },
+        { name: 'mcpbench-agent', version: '0.1.0', agentId: agentId ?? `${agentPrefix}-${n}` },
         recorder,
         { timeoutMs, localAddress, tasks: wantsTasks, backoff, sink },
       );

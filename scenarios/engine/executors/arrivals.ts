@@ -4,6 +4,7 @@ import { ListCache } from '../../models/list-cache.ts';
 import { runAction, runSession } from '../agent.js';
 import type { McpSession } from '../mcp-session.js';
 import type { ExecutorContext } from './executor.ts';
+import { owns } from './segment.ts';
 
 export interface ArrivalOptions {
   /** what arrives: a whole agent session (a new agent each time) or one plain call */
@@ -18,7 +19,8 @@ export interface ArrivalOptions {
  * The open model (k6's arrival-rate executors): arrivals start on schedule whatever the server's
  * latency. Their latencies are also recorded from each arrival's due time (coordinated-omission
  * correction); arrivals the engine could not start (at its in-flight cap) are counted as the
- * engine's own fault, never as the server's.
+ * engine's own fault, never as the server's. A segment starts only its own arrivals of the whole
+ * schedule (arrival j is segment j mod count's), so several generators together run exactly it.
  */
 export async function runArrivals(ctx: ExecutorContext, o: ArrivalOptions): Promise<void> {
   const { recorder, faults, startNs } = ctx;
@@ -28,6 +30,7 @@ export async function runArrivals(ctx: ExecutorContext, o: ArrivalOptions): Prom
   const idle: McpSession[] = [];
   let active = 0;
   let next = 0; // ms offset of the next due arrival
+  let arrival = 0; // number of the next arrival in the whole load's schedule
   // Arrivals missed at the in-flight cap: once capacity frees up, each is recorded in the corrected
   // histogram with the time it waited (coordinated-omission correction), as well as counted as a fault.
   const missedDue: bigint[] = [];
@@ -55,6 +58,10 @@ export async function runArrivals(ctx: ExecutorContext, o: ArrivalOptions): Prom
     // instead of a burst of late arrivals each opening a new connection.
     else await new Promise((r) => setImmediate(r));
     if (ctx.stopping()) break;
+    if (!owns(ctx.segment, arrival++)) {
+      next += 1000 / rate;
+      continue;
+    }
     const dueNs = startNs + BigInt(Math.round(next * 1e6));
     faults.intended++;
     const lagUs = Number(process.hrtime.bigint() - dueNs) / 1000;
@@ -96,8 +103,10 @@ export async function runArrivals(ctx: ExecutorContext, o: ArrivalOptions): Prom
   while (next < endMs) {
     const rate = o.rateAt(next);
     if (rate <= 0) break;
-    faults.intended++;
-    faults.missedArrivals++;
+    if (owns(ctx.segment, arrival++)) {
+      faults.intended++;
+      faults.missedArrivals++;
+    }
     next += 1000 / rate;
   }
   flushMissed();

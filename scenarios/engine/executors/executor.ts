@@ -3,6 +3,7 @@ import type { BackoffState } from '../../models/backoff.ts';
 import type { ListCache } from '../../models/list-cache.ts';
 import type { McpSession } from '../mcp-session.js';
 import type { Recorder } from '../recorder.js';
+import type { Segment } from './segment.ts';
 
 /**
  * A load model of the built-in engine, named as k6 names its executors: `constant-vus` and
@@ -36,6 +37,8 @@ export interface ExecutorContext {
   startNs: bigint;
   durationMs: number;
   seed: number;
+  /** this generator's share of the load (WHOLE when it runs all of it) */
+  segment: Segment;
   recorder: Recorder;
   faults: EngineFaults;
   elapsedMs(): number;
