@@ -72,7 +72,8 @@ function sumCauses(parts: readonly EngineResult[]): NonNullable<EngineResult['er
   const out: Record<string, Record<string, number>> = {};
   for (const p of parts)
     for (const [cls, causes] of Object.entries(p.errorCauses ?? {})) {
-      const into = (out[cls] ??= {});
+      const into = out[cls] ?? {};
+      out[cls] = into;
       for (const [cause, n] of Object.entries(causes)) into[cause] = (into[cause] ?? 0) + n;
     }
   return out;

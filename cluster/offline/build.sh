@@ -114,11 +114,12 @@ step_servers() {
   fi
   log "tsc build (dist/)"
   (cd "$ROOT" && $NICE npx tsc -p tsconfig.build.json >"$LOGS/tsc.log" 2>&1) || log "tsc reported errors (see $LOGS/tsc.log); dist/ was still emitted"
-  local key; key="$(cd "$ROOT" && find dist/servers -name '*.js' -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)-$lockhash-$(hash_of "$dockerfile")"
+  local key; key="$(cd "$ROOT" && find dist/servers dist/scenarios dist/rundir dist/util -name '*.js' -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)-$lockhash-$(hash_of "$dockerfile")"
   if stamp_ok servers "$key" && have_image mcpbench/server:dev; then return; fi
   rm -rf "$ctx"; mkdir -p "$ctx"
   cp -r "$ROOT/dist" "$ctx/dist"
-  rm -rf "$ctx/dist/cli" "$ctx/dist/analysis" "$ctx/dist/experiments" "$ctx/dist/bench" "$ctx/dist/scenarios"
+  # The servers, and the built-in engine for in-cluster generator pods (dist/scenarios, rundir, util).
+  rm -rf "$ctx/dist/cli" "$ctx/dist/analysis" "$ctx/dist/experiments" "$ctx/dist/bench" "$ctx/dist/cluster"
   cp "$ROOT/package.json" "$ROOT/package-lock.json" "$ctx/"
   cp -r "$CACHE/server-deps/node_modules" "$ctx/node_modules"
   cp "$dockerfile" "$ctx/Dockerfile"
