@@ -65,6 +65,17 @@ export function registerRunCommand(program: Command): void {
       '--l7',
       'L7 Services: legacy-sticky sticky on Mcp-Session-Id, rc routed on Mcp-Method per request',
     )
+    .addOption(
+      new Option(
+        '--load-from <where>',
+        'kind/kube: cluster (default: generator pods next to the servers) or host (this machine, via 127.0.0.1 ports)',
+      ).choices(['cluster', 'host']),
+    )
+    .option(
+      '--generators <n>',
+      'in-cluster generator pods per trial (default: sized from the load and the nodes, at least 2)',
+      positiveInt('--generators'),
+    )
     .option(
       '--duration <d>',
       "every experiment's load duration, e.g. 30s (actions and ramps scale with it)",
@@ -99,6 +110,8 @@ export function registerRunCommand(program: Command): void {
             engine: opts.engine,
             redisUrl: opts.redisUrl,
             l7: opts.l7,
+            loadFrom: opts.loadFrom,
+            generators: opts.generators,
             duration: opts.duration,
             trials: opts.trials,
             seed: opts.seed,

@@ -170,6 +170,27 @@ export function variantObjects(name: VariantName, overrides: VariantOverrides = 
   return objects.filter((o) => o.kind !== 'HorizontalPodAutoscaler');
 }
 
+/** The Indexed Job of a trial's in-cluster load generators (generator.yaml), with the spec every pod reads. */
+export function generatorJobObjects(options: {
+  name: string;
+  image?: string;
+  count: number;
+  cpuRequestMillicores: number;
+  cpuLimitMillicores: number;
+  specJson: string;
+}): K8sObject[] {
+  const objects = render('generator.yaml', {
+    NAME: options.name,
+    IMAGE: options.image ?? 'mcpbench/server:dev',
+    COUNT: String(options.count),
+    CPU_REQUEST: `${options.cpuRequestMillicores}m`,
+    CPU_LIMIT: `${options.cpuLimitMillicores}m`,
+  });
+  const container = (objects[0] as K8sObject).spec.template.spec.containers[0];
+  container.env.find((e: { name: string }) => e.name === 'MCPBENCH_GENERATOR_SPEC').value = options.specJson;
+  return objects;
+}
+
 export function redisObjects(image = 'mcpbench/redis:dev'): K8sObject[] {
   return render('redis.yaml', { REDIS_IMAGE: image });
 }

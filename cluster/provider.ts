@@ -1,3 +1,5 @@
+import type { GeneratorResult, GeneratorSpec } from '../rundir/generator-spec.js';
+
 /**
  * The one interface every cluster provider (local, kind, kube) implements. Experiments only ever talk
  * to a cluster through it; an engine only ever sees the URLs it returns.
@@ -140,6 +142,8 @@ export interface VariantHandle {
   readonly spec: VariantSpec;
   /** The MCP endpoint clients use (through the Service), e.g. http://127.0.0.1:PORT/mcp */
   readonly url: string;
+  /** The same endpoint as pods in the cluster reach it (the Service's DNS name), where there is a cluster. */
+  readonly inClusterUrl?: string;
   /** Trigger a rolling update (a new pod template) and resolve when it has completed. */
   rollout(): Promise<void>;
   /** SIGKILL / force-delete one replica (a named one, or one chosen by the provider); resolves with its name. */
@@ -163,8 +167,31 @@ export interface ClusterProvider {
   cannotKillRedis?(): string | null;
   /** The shared Redis's figures, or null when no Redis is up (or it cannot be read). */
   redisStats?(): Promise<RedisStats | null>;
+  /**
+   * Runs one trial's load from inside the cluster: `count` generator pods (spec.count), each its share
+   * of the load, all starting at spec.startAtMs; resolves when every pod has ended, with each pod's
+   * result and every generator that did not deliver one (a harness fault, never the server's).
+   */
+  runGenerators?(request: GeneratorRequest): Promise<GeneratorRun>;
+  /** CPU the cluster's nodes offer pods, millicores (sizing the generators), or null when unknown. */
+  allocatableMillicores?(): Promise<number | null>;
   /** Subscribe to cluster events; returns an unsubscribe function. */
   onEvent(listener: (event: ClusterEvent) => void): () => void;
   /** Tear everything down. Idempotent; safe to call from a signal handler. */
   down(): Promise<void>;
+}
+
+export interface GeneratorRequest {
+  spec: GeneratorSpec;
+  /** CPU request and limit of each generator pod, millicores */
+  cpuRequestMillicores: number;
+  cpuLimitMillicores: number;
+  signal: AbortSignal;
+}
+
+export interface GeneratorRun {
+  results: GeneratorResult[];
+  /** generators that delivered no result, and why (failed, evicted, deleted, late, unreadable log) */
+  faults: Array<{ index: number; pod: string | null; reason: string }>;
+  pods: Array<{ index: number; name: string; node: string | null; ip: string | null }>;
 }

@@ -119,6 +119,14 @@ const RunConfigSchema = z.strictObject({
   l7: z.boolean().default(false),
   /** prepared: preStop delay, readiness off on SIGTERM, grace to match, PDB; unprepared: none of these. */
   deployment: z.enum(['prepared', 'unprepared']).default('prepared'),
+  /**
+   * Where the load comes from on kind/kube: `cluster` (default there) runs it in generator pods next to
+   * the servers, through the Service's in-cluster address; `host` drives it from this machine through
+   * the ports published on 127.0.0.1. Local runs always load from the host.
+   */
+  loadFrom: z.enum(['cluster', 'host']).optional(),
+  /** In-cluster generator pods per trial (default: sized from the load and the nodes' CPU, at least 2). */
+  generators: z.number().int().min(1).max(256).optional(),
   experiments: csv(EXPERIMENT_NAMES, 'experiment').default([...EXPERIMENT_NAMES]),
   variants: csv(VARIANT_NAMES, 'variant').default([...VARIANT_NAMES]),
   /**
@@ -214,6 +222,16 @@ export function buildRunConfig(
     if (flags[field] === undefined) continue;
     for (const o of Object.values(config.overrides)) if (o) delete o[field];
   }
+  if (config.cluster === 'local' && config.loadFrom === 'cluster')
+    throw new ConfigError(
+      '--load-from cluster: needs --cluster kind or kube (a local run loads from the host)',
+    );
+  if (config.generators !== undefined && (config.cluster === 'local' || config.loadFrom === 'host'))
+    throw new ConfigError(
+      '--generators: only with in-cluster load (--cluster kind|kube, not --load-from host)',
+    );
+  if (config.generators !== undefined && config.engine === 'k6')
+    throw new ConfigError('--generators: in-cluster generators run the built-in engine, not --engine k6');
   for (const [name, o] of Object.entries(config.overrides)) {
     if (o?.hpa && !DEFAULT_EXPERIMENTS[name as ExperimentName].hpa) {
       const withHpa = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].hpa);
@@ -290,4 +308,10 @@ export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
 
 export function variantsFor(def: ExperimentDefinition, config: RunConfig): VariantName[] {
   return config.variants.filter((v) => !def.variants || def.variants.includes(v));
+}
+
+/** Whether a run's load comes from generator pods in the cluster (kind/kube by default, built-in engine). */
+export function loadsFromCluster(config: RunConfig): boolean {
+  if (config.cluster === 'local' || config.engine === 'k6') return false;
+  return (config.loadFrom ?? 'cluster') === 'cluster';
 }

@@ -9,14 +9,15 @@ import type { EngineResult } from '../rundir/raw-result.js';
 import { currentRunProcess } from '../rundir/run-process.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import type { RunConfig } from './config.js';
-import { variantsFor } from './config.js';
+import { loadsFromCluster, variantsFor } from './config.js';
 import {
   type ExperimentCase,
   type ExperimentDefinition,
   experimentId,
   type TimedAction,
 } from './definitions.js';
-import { type LoadHandle, startLoad } from './load-driver.js';
+import { writeGenerators } from './generators-record.js';
+import { type InClusterLoad, type LoadHandle, startLoad } from './load-driver.js';
 import { TrialRecorder } from './trial-recorder.js';
 import { variantSpecFor } from './variant-spec.js';
 
@@ -166,8 +167,14 @@ async function runTrial(
 
   let load: LoadHandle | undefined;
   const pendingActions: Promise<void>[] = [];
+  const inCluster = inClusterLoad(options, provider, handle, step);
   try {
+    if (inCluster)
+      options.log(
+        `  ${step.id} × ${variant} trial ${trial}/${def.trials}: load from ${inCluster.count} generator pods in the cluster, to ${inCluster.url}`,
+      );
     load = await startLoad({
+      inCluster,
       engine: options.config.engine,
       url: handle.url,
       protocol: spec2protocol(variant),
@@ -196,6 +203,7 @@ async function runTrial(
     }
     const result = await load.result;
     loadEnded = true;
+    const generatorRun = load.generators ? await load.generators : undefined;
     await Promise.allSettled(pendingActions);
     await recorder.stopSampling();
     if (cutOff) {
@@ -213,6 +221,18 @@ async function runTrial(
       );
       return false;
     }
+    if (generatorRun && inCluster) {
+      const faults = await writeGenerators(
+        trialDir(options.runDir, step.id, step.variant, trial),
+        generatorRun,
+        inCluster,
+        load.startedAtMs,
+      );
+      for (const f of faults) {
+        recorder.experiment('harness-fault', { source: 'generator', ...f });
+        options.log(`  ${step.id} × ${variant} trial ${trial}/${def.trials}: HARNESS FAULT, ${f.message}`);
+      }
+    }
     await writeTrial(options.runDir, step, trial, result, recorder);
     options.log(
       `  ${step.id} × ${variant} trial ${trial}/${def.trials}: ${result.counts.requests} requests, ` +
@@ -225,6 +245,40 @@ async function runTrial(
     unsubscribe();
     await recorder.stopSampling();
   }
+}
+
+/** Generator pods per trial unless --generators says: one per replica, at least 2, at most 4. */
+const GENERATOR_POD_CPU = { request: 100, limit: 1_000 };
+
+function inClusterLoad(
+  options: SuiteOptions,
+  provider: ClusterProvider,
+  handle: VariantHandle,
+  step: Step,
+): InClusterLoad | undefined {
+  const { config } = options;
+  if (!loadsFromCluster(config) || !provider.runGenerators) return undefined;
+  if (!handle.inClusterUrl) {
+    options.log(
+      `  ${step.id} × ${step.variant}: load from the host (the cluster's gateway has no Service of ours to address)`,
+    );
+    return undefined;
+  }
+  if ((step.c.rttMs ?? step.def.rttMs) > 0) {
+    options.log(
+      `  ${step.id} × ${step.variant}: load from the host (the emulated round trip is added on the host's path)`,
+    );
+    return undefined;
+  }
+  const replicas = step.def.hpa ? step.def.hpa.maxReplicas : step.def.replicas;
+  return {
+    provider,
+    url: handle.inClusterUrl,
+    count: config.generators ?? Math.min(4, Math.max(2, replicas)),
+    leadMs: 8_000,
+    cpuRequestMillicores: GENERATOR_POD_CPU.request,
+    cpuLimitMillicores: GENERATOR_POD_CPU.limit,
+  };
 }
 
 function spec2protocol(variant: VariantName): '2025-11-25' | '2026-07-28' {

@@ -10,6 +10,8 @@ import { z } from 'zod';
  *        histograms.hlog                             the same histograms in HdrHistogram log format (for other tools)
  *        events.jsonl                                one TrialEvent per line: cluster events + the experiment's own actions
  *        samples.jsonl                               one ReplicaSample per line, every second
+ *        generators.json                             in-cluster load only: the generator pods, their health and
+ *                                                    faults (GeneratorsFile); generator-<i>.json each pod's result
  *        interrupted.json                            only in a trial cut off by Ctrl-C (InterruptedTrial); such
  *                                                    a trial has engine.partial.json instead of engine.json
  *   <run>/summary.json                               written by analysis
@@ -120,4 +122,41 @@ export const RUN_FILES = {
   hlog: 'histograms.hlog',
   events: 'events.jsonl',
   samples: 'samples.jsonl',
+  generators: 'generators.json',
+  generator: (index: number) => `generator-${index}.json`,
 } as const;
+
+/**
+ * generators.json: where an in-cluster trial's load came from. The trial's engine.json is the exact
+ * merge of the pods' results; a pod listed under `faults` delivered none (a harness fault: its share
+ * of the load is missing, and the trial is marked so), never a server error.
+ */
+export const GeneratorsFileSchema = z.object({
+  schema: z.literal('mcpbench/generators@1'),
+  url: z.string(),
+  count: z.number().int().min(1),
+  startAtMs: z.number(),
+  generators: z.array(
+    z.object({
+      index: z.number().int(),
+      pod: z.string(),
+      node: z.string().nullable(),
+      ip: z.string().nullable(),
+      /** how late the pod started its share, by its own clock (ms after the common instant) */
+      startedLateMs: z.number(),
+      /** the pod's clock minus the harness's when the pod said it was ready, ms (null: not measured) */
+      clockSkewMs: z.number().nullable(),
+      cpuMs: z.number(),
+      wallMs: z.number(),
+      /** CPU used over the run, in cores, and the pod's CPU limit in cores */
+      cpuCores: z.number(),
+      cpuLimitCores: z.number(),
+      requests: z.number().int(),
+      missedArrivals: z.number().int(),
+      /** the generator, not the server, may have been the limit (CPU near its limit, or arrivals missed) */
+      saturated: z.boolean(),
+    }),
+  ),
+  faults: z.array(z.object({ index: z.number().int(), pod: z.string().nullable(), reason: z.string() })),
+});
+export type GeneratorsFile = z.infer<typeof GeneratorsFileSchema>;

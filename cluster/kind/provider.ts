@@ -5,7 +5,15 @@ import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { KubeProvider } from '../kube/provider.js';
-import type { ClusterEvent, ClusterProvider, VariantHandle, VariantName, VariantSpec } from '../provider.js';
+import type {
+  ClusterEvent,
+  ClusterProvider,
+  GeneratorRequest,
+  GeneratorRun,
+  VariantHandle,
+  VariantName,
+  VariantSpec,
+} from '../provider.js';
 
 /**
  * kind: a one-node Kubernetes cluster in a Docker container, built entirely offline by
@@ -245,6 +253,15 @@ class KindProvider implements ClusterProvider {
   killRedis(): Promise<void> {
     if (!this.kube) throw new Error('kind provider: not up');
     return this.kube.killRedis();
+  }
+
+  runGenerators(request: GeneratorRequest): Promise<GeneratorRun> {
+    if (!this.kube) throw new Error('kind provider: not up');
+    return this.kube.runGenerators(request);
+  }
+
+  async allocatableMillicores(): Promise<number | null> {
+    return this.kube ? this.kube.allocatableMillicores() : null;
   }
 
   onEvent(listener: (event: ClusterEvent) => void): () => void {

@@ -14,12 +14,15 @@ import {
   type ClusterEvent,
   ClusterEvents,
   type ClusterProvider,
+  type GeneratorRequest,
+  type GeneratorRun,
   isL7Routing,
   type ReplicaStatus,
   type VariantHandle,
   type VariantName,
   type VariantSpec,
 } from '../provider.js';
+import { runGeneratorJob } from './generators.js';
 import { PodPortForwarder } from './port-forward.js';
 import { waitFor, watchObjects } from './watch.js';
 
@@ -193,9 +196,41 @@ export class KubeProvider implements ClusterProvider {
     for (const spec of variants) {
       const url = await this.urlFor(spec);
       await waitReachable(url, this.timeoutMs);
-      handles.set(spec.name, this.handle(spec, url));
+      handles.set(spec.name, this.handle(spec, url, this.inClusterUrl(spec)));
     }
     return handles;
+  }
+
+  /** The variant's endpoint as pods reach it: its Service (or its L7 gateway's) by DNS name, port 80. */
+  private inClusterUrl(spec: VariantSpec): string | undefined {
+    // A Gateway API controller names the Gateway's Service itself; the host path is used there.
+    if (this.viaGatewayApi.has(spec.name)) return undefined;
+    const service = isL7Routing(spec.routing) ? `mcp-${spec.name}-gateway` : `mcp-${spec.name}`;
+    return `http://${service}.${this.namespace}.svc:80/mcp`;
+  }
+
+  runGenerators(request: GeneratorRequest): Promise<GeneratorRun> {
+    return runGeneratorJob(
+      {
+        kc: this.kc,
+        namespace: this.namespace,
+        image: this.opts.image,
+        apply: (o) => this.apply(o),
+        note: (message) => this.events.emit('cluster', 'note', { message }),
+      },
+      request,
+    );
+  }
+
+  async allocatableMillicores(): Promise<number | null> {
+    try {
+      const nodes = await this.core.listNode();
+      let total = 0;
+      for (const n of nodes.items) total += cpuMillicores(n.status?.allocatable?.cpu ?? '0') || 0;
+      return total || null;
+    } catch {
+      return null;
+    }
   }
 
   private async urlFor(spec: VariantSpec): Promise<string> {
@@ -388,11 +423,12 @@ export class KubeProvider implements ClusterProvider {
     return list.items;
   }
 
-  private handle(spec: VariantSpec, url: string): VariantHandle {
+  private handle(spec: VariantSpec, url: string, inClusterUrl?: string): VariantHandle {
     const deployment = `mcp-${spec.name}`;
     return {
       spec,
       url,
+      ...(inClusterUrl ? { inClusterUrl } : {}),
       rollout: async () => {
         const d = await this.apps.readNamespacedDeployment({ name: deployment, namespace: this.namespace });
         const current = Number(d.spec?.template.metadata?.annotations?.['mcpbench/revision'] ?? '1');
