@@ -128,8 +128,8 @@ describe('report.html', () => {
           firstAfterMeta: document.querySelector('p.meta + p.meta + section')?.id,
           pctTicks: tickLabels('pct'),
           badges: charts.map((c) => ({ canvas: c.canvas.id, drawn: badges[String(c.id)] ?? [] })),
-          eventRows: [...document.querySelectorAll('table.events tbody tr')].map((tr) =>
-            [...tr.querySelectorAll('td')].map((td) => td.textContent),
+          eventRows: Array.from(document.querySelectorAll('table.events tbody tr')).map((tr) =>
+            Array.from(tr.querySelectorAll('td')).map((td) => td.textContent),
           ),
           overflow: document.documentElement.scrollWidth - window.innerWidth,
         };

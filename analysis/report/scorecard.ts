@@ -256,7 +256,7 @@ export function scorecardBlocks(
   blocks.push({
     kind: 'note',
     text: [
-      'Each cell: the mean per trial, its 95% interval below it; ',
+      'Each cell: the mean per trial and its 95% interval [low, high]; ',
       strong('worse'),
       ' / ',
       strong('better'),
