@@ -96,9 +96,9 @@ describe('scorecard', () => {
       'variant',
       'turn latency (ms)',
       'round trips / turn',
-      'failed requests / rollout',
-      'sessions lost / rollout',
-      'tasks lost / rollout',
+      'failed requests / rollout trial',
+      'sessions lost / rollout trial',
+      'tasks lost / rollout trial',
     ]);
     // hpa ran but measured neither time to scale nor spread, pod-kill did not run: no such column
     expect(head?.join(' ')).not.toMatch(/time to scale|load spread|pod-kill/);
@@ -109,20 +109,20 @@ describe('scorecard', () => {
     };
     // marked: far apart on every trial
     expect(at('legacy-sticky', 'round trips / turn')).toBe('3.60 [3.60, 3.60] **worse**');
-    expect(at('legacy-sticky', 'sessions lost / rollout')).toMatch(
+    expect(at('legacy-sticky', 'sessions lost / rollout trial')).toMatch(
       /^15\.0 \[[\d.]+, [\d.]+\] \*\*worse\*\*$/,
     );
-    expect(at('legacy-sticky', 'failed requests / rollout')).toMatch(/\*\*worse\*\*$/);
-    expect(at('legacy-redis', 'failed requests / rollout')).toBe('0.0 [0.0, 0.0] **better**');
+    expect(at('legacy-sticky', 'failed requests / rollout trial')).toMatch(/\*\*worse\*\*$/);
+    expect(at('legacy-redis', 'failed requests / rollout trial')).toBe('0.0 [0.0, 0.0] **better**');
     // not marked: overlapping trials, or identical
     expect(at('legacy-sticky', 'turn latency (ms)')).toMatch(/^20\.0 \[[\d.]+, [\d.]+\]$/);
-    expect(at('legacy-sticky', 'tasks lost / rollout')).toBe('0.0 [0.0, 0.0]');
-    expect(at('legacy-redis', 'sessions lost / rollout')).toBe('0.0 [0.0, 0.0]');
+    expect(at('legacy-sticky', 'tasks lost / rollout trial')).toBe('0.0 [0.0, 0.0]');
+    expect(at('legacy-redis', 'sessions lost / rollout trial')).toBe('0.0 [0.0, 0.0]');
     // a variant that did not run an experiment: n/a with the reason, never a zero
     expect(at('legacy-redis', 'turn latency (ms)')).toBe('n/a: not run');
     // rc is the reference: its figures with their intervals, never a mark
     for (const cell of rows[2]?.slice(1) ?? []) expect(cell).not.toMatch(/worse|better/);
-    expect(at('rc', 'failed requests / rollout')).toMatch(/^4\.0 \[[\d.]+, [\d.]+\]$/);
+    expect(at('rc', 'failed requests / rollout trial')).toMatch(/^4\.0 \[[\d.]+, [\d.]+\]$/);
 
     // the mark is the section's own verdict on the same comparison
     const comparison = summary.comparisons.find(

@@ -52,7 +52,7 @@ export const SCORECARD_COLUMNS: readonly ScorecardColumn[] = [
     vsRc: 'difference',
   },
   {
-    title: 'failed requests / rollout',
+    title: 'failed requests / rollout trial',
     experiment: 'rolling-update',
     metric: 'failedRequests',
     unit: '',
@@ -60,7 +60,7 @@ export const SCORECARD_COLUMNS: readonly ScorecardColumn[] = [
     vsRc: 'difference',
   },
   {
-    title: 'sessions lost / rollout',
+    title: 'sessions lost / rollout trial',
     experiment: 'rolling-update',
     metric: 'sessionsLost',
     unit: '',
@@ -68,7 +68,7 @@ export const SCORECARD_COLUMNS: readonly ScorecardColumn[] = [
     vsRc: 'difference',
   },
   {
-    title: 'tasks lost / rollout',
+    title: 'tasks lost / rollout trial',
     experiment: 'rolling-update',
     metric: 'tasksLost',
     unit: '',
