@@ -2,7 +2,7 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
-import { RUN_FILES, type RunManifest, trialDir } from '../rundir/layout.js';
+import { RUN_FILES, type RunManifest, type TrialEvent, trialDir } from '../rundir/layout.js';
 import { type EngineResult, emptyLifecycle } from '../rundir/raw-result.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 
@@ -20,6 +20,8 @@ export interface TrialSpec {
   turnSamples?: number[];
   roundTrips?: number;
   errors?: Partial<EngineResult['errors']>;
+  /** events.jsonl lines (rollouts, kills …); none when not given */
+  events?: TrialEvent[];
 }
 
 function histogram(values: number[]): string {
@@ -113,7 +115,10 @@ export async function writeRun(trials: TrialSpec[], dir?: string): Promise<strin
   for (const t of trials) {
     const d = trialDir(runDir, t.experimentId, t.variant, t.trial);
     await mkdir(d, { recursive: true });
-    await writeFileAtomic(join(d, RUN_FILES.events), '');
+    await writeFileAtomic(
+      join(d, RUN_FILES.events),
+      (t.events ?? []).map((e) => `${JSON.stringify(e)}\n`).join(''),
+    );
     await writeFileAtomic(join(d, RUN_FILES.samples), '');
     await writeJsonAtomic(join(d, RUN_FILES.engine), engineResult(t));
   }

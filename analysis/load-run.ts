@@ -77,6 +77,27 @@ export function trialsByGroup(trials: Trial[]): Trial[][] {
   return [...groups.values()].map((g) => g.sort((a, b) => a.trial - b.trial));
 }
 
+/**
+ * Trials in the order the run ran them: experiments and variants as run.json lists them (the runner
+ * writes both in run order), then trial number. What run.json does not list (a hand-made or older
+ * directory) comes after, in the directory's (alphabetical) order.
+ */
+function sortInRunOrder(trials: Trial[], manifest: RunManifest): void {
+  const rank = (list: string[], x: string) => {
+    const i = list.indexOf(x);
+    return i < 0 ? list.length : i;
+  };
+  const position = new Map(trials.map((t, i) => [t, i]));
+  trials.sort(
+    (a, b) =>
+      rank(manifest.experiments, a.experimentId) - rank(manifest.experiments, b.experimentId) ||
+      a.experimentId.localeCompare(b.experimentId) ||
+      rank(manifest.variants, a.variant) - rank(manifest.variants, b.variant) ||
+      a.variant.localeCompare(b.variant) ||
+      (position.get(a) ?? 0) - (position.get(b) ?? 0),
+  );
+}
+
 export async function loadRun(dir: string): Promise<LoadedRun> {
   const manifestPath = join(dir, RUN_FILES.manifest);
   let raw: string;
@@ -141,6 +162,7 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
     }
   }
   const manifest = parsed.data;
+  sortInRunOrder(trials, manifest);
   // Trials run.json says were written but whose engine.json is not there (deleted, not copied).
   const found = new Set(trials.map((t) => `${t.experimentId}/${t.variant}/${t.trial}`));
   const missing: string[] = [];

@@ -5,7 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { HISTOGRAM_KEYS } from '../rundir/raw-result.js';
 import type { LoadedRun } from './load-run.js';
 import { buildReport } from './report/build.js';
-import type { ChartsData, ExperimentCharts } from './report/chart-data.js';
+import {
+  type ChartMarker,
+  type ChartsData,
+  type ExperimentCharts,
+  percentileAxis,
+} from './report/chart-data.js';
 import type { Block, Cell, RichText, Table } from './report/model.js';
 import { mergeHistograms } from './stats.js';
 import type { RunSummary } from './summary-types.js';
@@ -20,6 +25,14 @@ import type { RunSummary } from './summary-types.js';
 
 const require = createRequire(import.meta.url);
 const PERCENTILES = [50, 75, 90, 95, 99, 99.5, 99.9, 99.99];
+/** The variants' colours, on the charts (passed to analysis/report/charts.ts) and in the event tables. */
+const COLOURS: Record<string, string> = {
+  'legacy-sticky': '#b2182b',
+  'legacy-redis': '#2166ac',
+  rc: '#1b7837',
+  '': '#555',
+};
+const variantColour = (v: string) => COLOURS[v] ?? COLOURS[''];
 const MARKED = new Set(['rollout-start', 'rollout-end', 'pod-killed', 'redis-killed', 'replicas-changed']);
 
 function escapeHtml(s: string): string {
@@ -28,7 +41,13 @@ function escapeHtml(s: string): string {
 
 const inline = (text: RichText) =>
   text
-    .map((t) => (typeof t === 'string' ? escapeHtml(t) : `<strong>${escapeHtml(t.strong)}</strong>`))
+    .map((t) =>
+      typeof t === 'string'
+        ? escapeHtml(t)
+        : 'strong' in t
+          ? `<strong>${escapeHtml(t.strong)}</strong>`
+          : ` <span class="secondary">${escapeHtml(t.secondary)}</span>`,
+    )
     .join('');
 
 function cellHtml(tag: 'td', c: Cell, align: 'left' | 'right'): string {
@@ -54,7 +73,7 @@ function tableHtml(t: Table): string {
 }
 
 function blockHtml(b: Block): string {
-  if (b.kind === 'table') return tableHtml(b.table);
+  if (b.kind === 'table') return `<div class="wide">${tableHtml(b.table)}</div>`;
   if (b.kind === 'list') return `<ul>${b.items.map((i) => `<li>${inline(i)}</li>`).join('')}</ul>`;
   return `<p class="note">${inline(b.text)}</p>`;
 }
@@ -107,11 +126,8 @@ function chartData(run: LoadedRun): Array<Omit<ExperimentCharts, 'index'>> {
       });
       for (const e of first.events) {
         if (MARKED.has(e.kind)) {
-          const label =
-            e.kind === 'replicas-changed'
-              ? `${variant}: replicas ${e.detail.from}→${e.detail.to}`
-              : `${variant}: ${e.kind}`;
-          charts.events.push({ variant, tS: Math.max(0, e.tMs / 1000), label });
+          const label = e.kind === 'replicas-changed' ? `replicas ${e.detail.from}→${e.detail.to}` : e.kind;
+          charts.events.push({ n: 0, variant, tS: Math.max(0, e.tMs / 1000), label });
         }
       }
       if (first.samples.length) {
@@ -123,8 +139,25 @@ function chartData(run: LoadedRun): Array<Omit<ExperimentCharts, 'index'>> {
         });
       }
     }
+    // numbered in time order (variants in run order at the same instant), as the event table lists them
+    charts.events
+      .sort((a, b) => a.tS - b.tS || variants.indexOf(a.variant) - variants.indexOf(b.variant))
+      .forEach((e, i) => {
+        e.n = i + 1;
+      });
     return charts;
   });
+}
+
+/** What each numbered marker on an experiment's time charts is (trial 1 of each variant, as the charts). */
+function eventTableHtml(events: ChartMarker[]): string {
+  const rows = events
+    .map(
+      (e) =>
+        `<tr><td>${e.n}</td><td>${e.tS.toFixed(1)}</td><td class="left"><span class="swatch" style="background:${variantColour(e.variant)}"></span>${escapeHtml(e.variant)}</td><td class="left">${escapeHtml(e.label)}</td></tr>`,
+    )
+    .join('');
+  return `<table class="events"><caption>markers on the time charts (trial 1)</caption><thead><tr><th>#</th><th>t (s)</th><th class="left">variant</th><th class="left">event</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 export function renderHtml(summary: RunSummary, run: LoadedRun): string {
@@ -133,7 +166,12 @@ export function renderHtml(summary: RunSummary, run: LoadedRun): string {
     '<\\/script',
   );
   const experiments = chartData(run).map((c, index) => ({ ...c, index }));
-  const data: ChartsData = { percentiles: PERCENTILES, experiments };
+  const data: ChartsData = {
+    percentiles: PERCENTILES,
+    ...percentileAxis(PERCENTILES),
+    colours: COLOURS,
+    experiments,
+  };
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   const report = buildReport(summary);
   const body: string[] = [];
@@ -148,9 +186,11 @@ export function renderHtml(summary: RunSummary, run: LoadedRun): string {
     const attrs =
       section.title === 'Verdict'
         ? ' id="verdict"'
-        : section.experimentId !== undefined
-          ? ' class="experiment"'
-          : '';
+        : section.title === 'Scorecard'
+          ? ' id="scorecard"'
+          : section.experimentId !== undefined
+            ? ' class="experiment"'
+            : '';
     body.push(`<section${attrs}><h2>${escapeHtml(section.title)}</h2>`);
     if (exp) {
       body.push('<div class="charts">');
@@ -160,6 +200,7 @@ export function renderHtml(summary: RunSummary, run: LoadedRun): string {
         );
       }
       body.push('</div>');
+      if (exp.events.length) body.push(eventTableHtml(exp.events));
     }
     for (const b of section.blocks) body.push(blockHtml(b));
     body.push('</section>');
@@ -173,6 +214,10 @@ table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}td,th{border:1px so
 th.left,td.left{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:1rem}.note{color:#8a4b00}
 td.mark-rc-better{background:#e7f3e9}td.mark-legacy-better{background:#fbeaea}td.mark-noise{color:#555}
 #verdict{background:#f4f7f4;padding:.5rem 1rem;border-left:4px solid #1b7837}.meta{color:#666}
+.wide{overflow-x:auto}.secondary{display:block;font-size:.8em;color:#666;white-space:nowrap}
+td.mark-worse{background:#fbeaea}td.mark-better{background:#e7f3e9}#scorecard th{vertical-align:bottom}
+table.events{font-size:.8rem;margin-top:0}table.events caption{text-align:left;color:#666}
+.swatch{display:inline-block;width:.7em;height:.7em;margin-right:.3em;border-radius:50%}
 </style></head><body>
 ${body.join('\n')}
 <script type="application/json" id="mcpbench-data">${json}</script>

@@ -4,7 +4,10 @@ import type { RunSummary } from './summary-types.js';
 
 /** report.md: the report model (analysis/report/model.ts) as Markdown, sized for a PR comment or a CI job summary. */
 
-const inline = (text: RichText) => text.map((t) => (typeof t === 'string' ? t : `**${t.strong}**`)).join('');
+const inline = (text: RichText) =>
+  text
+    .map((t) => (typeof t === 'string' ? t : 'strong' in t ? `**${t.strong}**` : ` ${t.secondary}`))
+    .join('');
 
 function tableLines(t: Table): string[] {
   return [

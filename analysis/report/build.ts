@@ -5,8 +5,8 @@ import type { RunSummary } from '../summary-types.js';
 import { describeThresholdResult } from '../thresholds.js';
 import { verdictLines } from '../verdict.js';
 import { type Block, cell, type ReportModel, type Section, table } from './model.js';
+import { scorecardBlocks } from './scorecard.js';
 
-/** The report of a run as a model (analysis/report/model.ts): the verdict first, then one section per experiment. */
 /** Which manifests the run deployed (run config `deployment`). */
 function deploymentLabel(deployment: RunSummary['deployment']): string {
   if (deployment === 'prepared')
@@ -15,8 +15,12 @@ function deploymentLabel(deployment: RunSummary['deployment']): string {
   return 'not recorded (runs before this field deployed unprepared manifests)';
 }
 
+/**
+ * The report of a run as a model (analysis/report/model.ts): the scorecard first, then the verdict,
+ * then one section per experiment in the order the run ran them.
+ */
 export function buildReport(summary: RunSummary): ReportModel {
-  const sections: Section[] = [];
+  const sections: Section[] = [{ title: 'Scorecard', blocks: scorecardBlocks(summary) }];
   const verdict = verdictLines(summary);
   sections.push({
     title: 'Verdict',

@@ -12,6 +12,8 @@ declare const Chart: typeof ChartClass;
 declare global {
   interface Window {
     mcpbenchCharts: ChartClass[];
+    /** the badges each chart (by Chart.js id) drew last */
+    mcpbenchBadges: Record<string, Badge[]>;
   }
 }
 
@@ -19,14 +21,32 @@ type Style = { color: string; dash: number[]; point: 'triangle' | 'rect' | 'circ
 type Dataset = ReturnType<typeof ds>;
 type Marker = ChartsData['experiments'][number]['events'][number];
 
-const STYLE: Record<string, Style> = {
-  'legacy-sticky': { color: '#b2182b', dash: [8, 4], point: 'triangle' },
-  'legacy-redis': { color: '#2166ac', dash: [2, 3], point: 'rect' },
-  rc: { color: '#1b7837', dash: [], point: 'circle' },
+const DATA = JSON.parse(document.getElementById('mcpbench-data')?.textContent ?? '{}') as ChartsData;
+const STYLE: Record<string, Omit<Style, 'color'>> = {
+  'legacy-sticky': { dash: [8, 4], point: 'triangle' },
+  'legacy-redis': { dash: [2, 3], point: 'rect' },
+  rc: { dash: [], point: 'circle' },
 };
-const style = (v: string): Style => STYLE[v] ?? { color: '#555', dash: [4, 2, 1, 2], point: 'star' };
+const style = (v: string): Style => ({
+  color: DATA.colours[v] ?? DATA.colours[''] ?? '#555',
+  ...(STYLE[v] ?? { dash: [4, 2, 1, 2], point: 'star' }),
+});
 
-/** Dashed vertical lines at the experiment's actions (rollouts, kills, replica changes), labelled. */
+/** A drawn marker badge, in canvas pixels: report tests check that none overlaps another. */
+interface Badge {
+  n: number;
+  x: number;
+  y: number;
+  r: number;
+}
+
+const BADGE_R = 7;
+
+/**
+ * The experiment's actions (rollouts, kills, replica changes) as dashed vertical lines, each with a
+ * numbered badge at its top; the event table under the charts says what each number is. Badges of
+ * events close in time stack downwards instead of overlapping.
+ */
 const markers: Plugin<'line', { events?: Marker[] }> = {
   id: 'mcpbenchMarkers',
   afterDatasetsDraw(chart, _args, opts) {
@@ -34,27 +54,54 @@ const markers: Plugin<'line', { events?: Marker[] }> = {
     const area = chart.chartArea;
     const ctx = chart.ctx;
     if (!x) return;
-    for (const m of opts.events ?? []) {
-      const px = x.getPixelForValue(m.tS);
-      if (px < area.left || px > area.right) continue;
+    const rows: number[][] = [];
+    const drawn: Badge[] = [];
+    const visible = (opts.events ?? [])
+      .map((m) => ({ m, px: x.getPixelForValue(m.tS) }))
+      .filter(({ px }) => px >= area.left && px <= area.right)
+      .sort((a, b) => a.px - b.px || a.m.n - b.m.n);
+    for (const { m, px } of visible) {
+      let row = rows.findIndex((placed) => placed.every((p) => Math.abs(p - px) >= 2 * BADGE_R + 2));
+      if (row < 0) row = rows.push([]) - 1;
+      rows[row]?.push(px);
+      const y = area.top + BADGE_R + 1 + row * (2 * BADGE_R + 2);
       ctx.save();
       ctx.strokeStyle = style(m.variant).color;
       ctx.setLineDash([3, 3]);
       ctx.beginPath();
-      ctx.moveTo(px, area.top);
+      ctx.moveTo(px, y + BADGE_R);
       ctx.lineTo(px, area.bottom);
       ctx.stroke();
-      ctx.fillStyle = '#222';
-      ctx.font = '10px sans-serif';
-      ctx.save();
-      ctx.translate(px + 2, area.top + 4);
-      ctx.rotate(Math.PI / 2);
-      ctx.fillText(m.label, 0, 0);
+      ctx.setLineDash([]);
+      ctx.fillStyle = style(m.variant).color;
+      ctx.beginPath();
+      ctx.arc(px, y, BADGE_R, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.fillStyle = '#fff';
+      ctx.font = 'bold 9px sans-serif';
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'middle';
+      ctx.fillText(String(m.n), px, y + 0.5);
       ctx.restore();
-      ctx.restore();
+      drawn.push({ n: m.n, x: px, y, r: BADGE_R });
     }
+    window.mcpbenchBadges[String(chart.id)] = drawn;
   },
 };
+
+/** The percentile charts' x axis: ticks at 50%, 90%, 99%, … only, labelled as percentiles. */
+function percentileScale(data: ChartsData) {
+  const ticks = data.percentileTicks;
+  const label = (v: number) => ticks.find((t) => Math.abs(t.x - v) < 1e-9)?.label ?? '';
+  return {
+    min: Math.min(...data.percentileX),
+    max: Math.max(...data.percentileX),
+    afterBuildTicks: (axis: { ticks: Array<{ value: number }> }) => {
+      axis.ticks = ticks.map((t) => ({ value: t.x }));
+    },
+    ticks: { callback: (v: number | string) => label(Number(v)) },
+  };
+}
 
 function line(
   canvas: HTMLElement | null,
@@ -62,6 +109,7 @@ function line(
   xTitle: string,
   yTitle: string,
   events: Marker[] = [],
+  xScale: object = {},
 ): void {
   if (!(canvas instanceof HTMLCanvasElement)) throw new Error('report.html: a chart canvas is missing');
   const config: ChartConfiguration<'line', Array<{ x: number; y: number }>> = {
@@ -73,7 +121,7 @@ function line(
       responsive: false,
       parsing: false,
       scales: {
-        x: { type: 'linear', title: { display: true, text: xTitle } },
+        x: { type: 'linear', title: { display: true, text: xTitle }, ...xScale },
         y: { beginAtZero: true, title: { display: true, text: yTitle } },
       },
       plugins: {
@@ -97,16 +145,17 @@ const ds = (variant: string, xs: number[], ys: number[], label?: string) => ({
   borderWidth: 2,
 });
 
-const DATA = JSON.parse(document.getElementById('mcpbench-data')?.textContent ?? '{}') as ChartsData;
 window.mcpbenchCharts = [];
-const pctX = DATA.percentiles.map((p) => -Math.log10(1 - p / 100));
+window.mcpbenchBadges = {};
 for (const exp of DATA.experiments) {
   const el = (kind: string) => document.getElementById(`chart-${kind}-${exp.index}`);
   line(
     el('pct'),
-    exp.percentiles.map((p) => ds(p.variant, pctX, p.values)),
-    'percentile (50, 90, 99, 99.9, 99.99 at 0.3, 1, 2, 3, 4)',
+    exp.percentiles.map((p) => ds(p.variant, DATA.percentileX, p.values)),
+    'percentile (log scale of the tail)',
     'latency (ms)',
+    [],
+    percentileScale(DATA),
   );
   const x = 'seconds since load start';
   line(

@@ -4,13 +4,22 @@
  * model; neither parses the other's output.
  */
 
-/** Text with emphasised runs, e.g. [strong('ttl-cache'), ': an rc turn takes …']. */
-export type RichText = Array<string | { strong: string }>;
+/**
+ * Text with emphasised runs, e.g. [strong('ttl-cache'), ': an rc turn takes …'], and secondary runs
+ * (an interval under its figure: a line of its own in HTML, inline in Markdown).
+ */
+export type RichText = Array<string | { strong: string } | { secondary: string }>;
 
 export const strong = (text: string) => ({ strong: text });
 
-/** How a cell's figure reads for the migration question: rc better, the legacy variant better, or noise. */
-type Mark = 'rc-better' | 'legacy-better' | 'noise';
+export const secondary = (text: string) => ({ secondary: text });
+
+/**
+ * How a cell's figure reads for the migration question: rc better, the legacy variant better, or
+ * noise (a legacy-vs-rc comparison); or, in the scorecard, this row's variant significantly worse or
+ * better than rc.
+ */
+type Mark = 'rc-better' | 'legacy-better' | 'noise' | 'worse' | 'better';
 
 export interface Cell {
   text: RichText;
