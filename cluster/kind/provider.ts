@@ -91,9 +91,9 @@ export async function kindUnavailable(opts: KindOptions = {}): Promise<string | 
  * set lacks CAP_SYS_RESOURCE runc refuses that, so kind then runs with cluster/kind/shim/docker first
  * in PATH (which spells --privileged out without that one capability). Probed once.
  */
-let kindEnv: Promise<NodeJS.ProcessEnv> | undefined;
-function envForKind(): Promise<NodeJS.ProcessEnv> {
-  kindEnv ??= run('docker', [
+let needsShim: Promise<boolean> | undefined;
+async function envForKind(): Promise<NodeJS.ProcessEnv> {
+  needsShim ??= run('docker', [
     'run',
     '--rm',
     '--privileged',
@@ -101,13 +101,13 @@ function envForKind(): Promise<NodeJS.ProcessEnv> {
     'true',
     'mcpbench/base:bookworm',
   ]).then(
-    () => process.env,
-    (err: { stderr?: string }) =>
-      /apply caps|operation not permitted/.test(String(err.stderr))
-        ? { ...process.env, PATH: `${ROOT}cluster/kind/shim:${process.env.PATH ?? ''}` }
-        : process.env,
+    () => false,
+    (err: { stderr?: string }) => /apply caps|operation not permitted/.test(String(err.stderr)),
   );
-  return kindEnv;
+  // Only the probe's answer is kept: the environment itself is read now, so a PATH changed since counts.
+  return (await needsShim)
+    ? { ...process.env, PATH: `${ROOT}cluster/kind/shim:${process.env.PATH ?? ''}` }
+    : process.env;
 }
 
 async function kindRun(kind: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
