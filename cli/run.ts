@@ -182,7 +182,8 @@ export function registerRunCommand(program: Command): void {
       const started = Date.now();
       log(
         `mcpbench run: ${experiments.map((e) => e.name).join(', ')} × ${config.variants.join(', ')} on ${config.cluster} ` +
-          `(engine ${config.engine}), about ${estimateSeconds(experiments, config)} s → ${runDir}`,
+          `(engine ${config.engine}), about ${estimateSeconds(experiments, config)} s` +
+          `${config.cluster === 'kind' ? ' (plus about 75 s if the kind cluster must be created)' : ''} → ${runDir}`,
       );
       let teardown: () => Promise<void> = async () => {};
       try {

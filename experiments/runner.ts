@@ -53,12 +53,19 @@ function plan(options: SuiteOptions): Step[] {
   return steps;
 }
 
-/** Rough wall time of the plan, so the user knows what they started. */
+/**
+ * Rough wall time of the plan, so the user knows what they started: the load itself, plus what the
+ * cluster costs per experiment × variant (bring-up and teardown: a few seconds locally, more on a real
+ * cluster) and per trial (in-cluster load waits for its generator pods' common start).
+ */
 export function estimateSeconds(experiments: ExperimentDefinition[], config: RunConfig): number {
+  const cluster = config.cluster !== 'local';
+  const perStep = cluster ? 15 : 3;
+  const perTrial = 1 + (loadsFromCluster(config) ? IN_CLUSTER_LEAD_MS / 1000 + 2 : 0);
   let total = 0;
   for (const def of experiments) {
     const variants = variantsFor(def, config).length;
-    total += def.cases.length * variants * (3 + def.trials * (def.durationMs / 1000 + 1));
+    total += def.cases.length * variants * (perStep + def.trials * (def.durationMs / 1000 + perTrial));
   }
   return Math.round(total);
 }
@@ -247,6 +254,9 @@ async function runTrial(
   }
 }
 
+/** How far ahead of now the generator pods' common start is set: time to schedule and start them. */
+const IN_CLUSTER_LEAD_MS = 8_000;
+
 /** Generator pods per trial unless --generators says: one per replica, at least 2, at most 4. */
 const GENERATOR_POD_CPU = { request: 100, limit: 1_000 };
 
@@ -275,7 +285,7 @@ function inClusterLoad(
     provider,
     url: handle.inClusterUrl,
     count: config.generators ?? Math.min(4, Math.max(2, replicas)),
-    leadMs: 8_000,
+    leadMs: IN_CLUSTER_LEAD_MS,
     cpuRequestMillicores: GENERATOR_POD_CPU.request,
     cpuLimitMillicores: GENERATOR_POD_CPU.limit,
   };

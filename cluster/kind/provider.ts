@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import { KubeProvider } from '../kube/provider.js';
 import type {
   ClusterEvent,
@@ -156,12 +157,38 @@ export async function kindClusterUp(
     await kindRun(p.kind, ['export', 'kubeconfig', '--name', p.clusterName, '--kubeconfig', p.kubeconfig]);
   }
   const gateway = (await dockerImageExists(p.gatewayImage)) ? [p.gatewayImage] : [];
-  for (const image of [p.image, p.redisImage, p.metricsServerImage, ...gateway]) {
-    log(`kind load docker-image ${image}`);
-    await kindRun(p.kind, ['load', 'docker-image', image, '--name', p.clusterName]);
-  }
+  await loadImagesOnce(p, [p.image, p.redisImage, p.metricsServerImage, ...gateway], log);
   await installMetricsServer(p.kubeconfig, p.metricsServerImage);
   return { kubeconfig: p.kubeconfig, created, gatewayLoaded: gateway.length > 0 };
+}
+
+/**
+ * `kind load docker-image` for each image the cluster's node does not have yet: an image is loaded once
+ * per cluster (the node container's id) and again only when its local image id changed. What was
+ * loaded is kept in .cache/kind/loaded-images.json; a new cluster has a new node id, so it starts empty.
+ */
+async function loadImagesOnce(
+  p: ReturnType<typeof kindPaths>,
+  images: string[],
+  log: (line: string) => void,
+): Promise<void> {
+  const file = `${ROOT}.cache/kind/loaded-images.json`;
+  const node = (
+    await run('docker', ['inspect', '--format', '{{.Id}}', `${p.clusterName}-control-plane`])
+  ).stdout.trim();
+  let loaded: { node?: string; images?: Record<string, string> } = {};
+  try {
+    loaded = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {}
+  const have = loaded.node === node ? (loaded.images ?? {}) : {};
+  for (const image of images) {
+    const id = (await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image])).stdout.trim();
+    if (have[image] === id) continue;
+    log(`kind load docker-image ${image}`);
+    await kindRun(p.kind, ['load', 'docker-image', image, '--name', p.clusterName]);
+    have[image] = id;
+    await writeFileAtomic(file, JSON.stringify({ node, images: have }, null, 2));
+  }
 }
 
 export type KindClusterState =
