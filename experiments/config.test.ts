@@ -119,7 +119,7 @@ describe('run config', () => {
       Object.fromEntries(resolveExperiments(config).map((e) => [e.name, e.resources]));
     // The hpa experiment states its request; the others keep the manifests' defaults.
     expect(byName(buildRunConfig({}, {}))).toMatchObject({
-      hpa: { cpuRequestMillicores: 250 },
+      hpa: { cpuRequestMillicores: 300 },
       'ttl-cache': undefined,
     });
     const file = {
@@ -145,7 +145,7 @@ describe('run config', () => {
     ).toThrow(/r.yaml: overrides.hpa.resources.cpuLimit: 5m is below 10m/);
     expect(() =>
       resolveExperiments(buildRunConfig({ overrides: { hpa: { resources: { cpuLimit: '100m' } } } }, {})),
-    ).toThrow(/hpa's own cpuRequest: 250m is above overrides.hpa.resources.cpuLimit 100m/);
+    ).toThrow(/hpa's own cpuRequest: 300m is above overrides.hpa.resources.cpuLimit 100m/);
     // The HPA's old request field points at the one place the request now lives.
     expect(() => buildRunConfig({ overrides: { hpa: { hpa: { cpuRequestMillicores: 100 } } } }, {})).toThrow(
       /overrides.hpa.hpa.cpuRequestMillicores: the pod's CPU request is overrides.hpa.resources.cpuRequest/,
