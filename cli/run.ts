@@ -78,7 +78,7 @@ export function registerRunCommand(program: Command): void {
     .option('--seed <n>', 'seed of the simulated agents (default 1)', positiveInt('--seed'))
     .option(
       '--cpu-request <cpu>',
-      "every pod's CPU request, e.g. 250m (default: the manifests' 250m; the HPA's utilisation is relative to it)",
+      "every pod's CPU request, e.g. 250m (default: per experiment, else the manifests' 250m; the HPA's utilisation is relative to it)",
       text('--cpu-request'),
     )
     .option(

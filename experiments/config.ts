@@ -363,7 +363,7 @@ function resolveResources(
       own?.[k] !== undefined
         ? `overrides.${name}.resources.${k}`
         : run?.[k] !== undefined
-          ? `resources.${k}`
+          ? `resources.${k} (${RESOURCE_FLAGS[k]})`
           : `${name}'s own ${k}`;
     throw new ConfigError(
       `${where('cpuRequest')}: ${request}m is above ${where('cpuLimit')} ${limit}m; a pod's CPU request cannot exceed its limit`,
