@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -195,6 +195,32 @@ describe('per-pod CPU limits (local)', () => {
       expect(existsSync(dir)).toBe(false);
     },
   );
+});
+
+describe('cgroup v2 layout', () => {
+  // This machine runs cgroup v1, so v2 is checked for the files it writes, on a directory laid out
+  // like a v2 mount (the kernel's enforcement of cpu.max itself cannot be exercised here).
+  it('enables cpu down the tree and writes cpu.max as "<quota> <period>"', () => {
+    const root = mkdtempSync(join(tmpdir(), 'mcpbench-cgroup2-'));
+    writeFileSync(join(root, 'cgroup.controllers'), 'cpuset cpu io memory pids\n');
+    writeFileSync(join(root, 'cgroup.subtree_control'), 'memory\n');
+    const limiter = new CpuLimiter({ root });
+    expect(limiter.detail(250)).toEqual({ enforced: true, cpuLimitMillicores: 250, mechanism: 'cgroup-v2' });
+    expect(readFileSync(join(root, 'cgroup.subtree_control'), 'utf8')).toBe('+cpu');
+    const run = limiter.runCgroup!;
+    expect(readFileSync(join(run, 'cgroup.subtree_control'), 'utf8')).toBe('+cpu');
+    const cmd = limiter.wrap('rc-r1-000', 250, '/usr/bin/node', ['main.js']);
+    expect(readFileSync(join(run, 'rc-r1-000', 'cpu.max'), 'utf8')).toBe('25000 100000');
+    expect(cmd.args.slice(2)).toEqual([join(run, 'rc-r1-000', 'cgroup.procs'), '/usr/bin/node', 'main.js']);
+    limiter.wrap('rc-r1-001', null, '/usr/bin/node', ['main.js']);
+    expect(readFileSync(join(run, 'rc-r1-001', 'cpu.max'), 'utf8')).toBe('max 100000');
+    const noCpu = mkdtempSync(join(tmpdir(), 'mcpbench-cgroup2-'));
+    writeFileSync(join(noCpu, 'cgroup.controllers'), 'memory pids\n');
+    expect(new CpuLimiter({ root: noCpu }).detail(250)).toMatchObject({
+      enforced: false,
+      reason: expect.stringContaining('cgroup v2 without the cpu controller'),
+    });
+  });
 });
 
 describe('cost samples (local)', () => {
