@@ -1,7 +1,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClusterProvider, VariantHandle, VariantName } from '../cluster/provider.js';
+import type { ClusterEvent, ClusterProvider, VariantHandle, VariantName } from '../cluster/provider.js';
 import { environmentFingerprint } from '../rundir/fingerprint.js';
 import { histogramLog } from '../rundir/hlog.js';
 import { type InterruptedTrial, RUN_FILES, type RunManifest, trialDir } from '../rundir/layout.js';
@@ -116,12 +116,23 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
           l7: config.l7,
           deployment: config.deployment,
         });
-        const handles = await provider.up([spec]);
+        // What the bring-up says about the whole deployment (whether CPU limits hold) goes into every
+        // trial's events: the trial's recorder only starts listening after up().
+        const bringUp: ClusterEvent[] = [];
+        const stopListening = provider.onEvent((e) => {
+          if (e.kind === 'cpu-limits' && e.variant === step.variant) bringUp.push(e);
+        });
+        let handles: Awaited<ReturnType<ClusterProvider['up']>>;
+        try {
+          handles = await provider.up([spec]);
+        } finally {
+          stopListening();
+        }
         const handle = handles.get(step.variant);
         if (!handle) throw new Error(`provider did not bring up ${step.variant}`);
         for (let trial = 1; trial <= step.def.trials; trial++) {
           if (signal.aborted) throw new RunInterrupted('interrupted');
-          const whole = await runTrial(options, provider, handle, step, trial);
+          const whole = await runTrial(options, provider, handle, step, trial, bringUp);
           const key = `${step.id}/${step.variant}`;
           if (!whole) {
             manifest.interruptedTrials = { ...manifest.interruptedTrials, [key]: trial };
@@ -156,11 +167,18 @@ async function runTrial(
   handle: VariantHandle,
   step: Step,
   trial: number,
+  bringUp: ClusterEvent[],
 ): Promise<boolean> {
   const { def, variant } = step;
   const recorder = new TrialRecorder(variant);
+  for (const e of bringUp) recorder.cluster(e);
   const unsubscribe = provider.onEvent((e) => recorder.cluster(e));
-  recorder.startSampling(handle);
+  // The shared Redis's figures only where the variant uses it (its cost per turn).
+  const redisStats =
+    handle.spec.redis && provider.redisStats
+      ? async () => (await provider.redisStats?.()) ?? null
+      : undefined;
+  recorder.startSampling(handle, 1_000, redisStats);
   const trialSignal = new AbortController();
   // Set when the run is interrupted before this trial's load has ended on its own.
   let loadEnded = false;
