@@ -198,5 +198,11 @@ export interface GeneratorRun {
   results: GeneratorResult[];
   /** generators that delivered no result, and why (failed, evicted, deleted, late, unreadable log) */
   faults: Array<{ index: number; pod: string | null; reason: string }>;
-  pods: Array<{ index: number; name: string; node: string | null; ip: string | null }>;
+  pods: Array<{
+    index: number;
+    name: string;
+    node: string | null;
+    ip: string | null;
+    clockSkewMs: number | null;
+  }>;
 }

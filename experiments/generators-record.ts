@@ -29,7 +29,7 @@ export async function writeGenerators(
       node: pod?.node ?? null,
       ip: pod?.ip ?? null,
       startedLateMs: r.startedLateMs,
-      clockSkewMs: null,
+      clockSkewMs: pod?.clockSkewMs ?? null,
       cpuMs: r.cpuMs,
       wallMs: r.wallMs,
       cpuCores,

@@ -95,6 +95,8 @@ describe.skipIf(skipReason !== null)('in-cluster load generators', () => {
     expect(run.faults).toEqual([]);
     expect(run.results.map((r) => r.index).sort()).toEqual([0, 1, 2]);
     expect(new Set(run.pods.map((p) => p.ip)).size).toBe(3);
+    // Each pod's clock was checked against the harness's (on kind every node shares the host's clock).
+    for (const p of run.pods) expect(Math.abs(p.clockSkewMs ?? Number.NaN)).toBeLessThan(1_000);
     const sum = run.results.reduce((n, r) => n + r.result.counts.requests, 0);
     expect(merged.counts.requests).toBe(sum);
     expect(merged.counts.requests).toBeGreaterThan(100);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import { GeneratorResultSchema } from '../../rundir/generator-spec.js';
 import { unframeResult } from '../../rundir/result-framing.js';
@@ -26,6 +27,9 @@ const END_GRACE_MS = 60_000;
 
 interface IndexState {
   pod: string;
+  /** the pod's clock minus the harness's, from its "ready at" line as it arrived (null: not seen live) */
+  clockSkewMs: number | null;
+  following: boolean;
   node: string | null;
   ip: string | null;
   phase: string;
@@ -79,6 +83,8 @@ export async function runGeneratorJob(
         if (known && known.pod !== podName) return;
         const state: IndexState = known ?? {
           pod: podName,
+          clockSkewMs: null,
+          following: false,
           node: null,
           ip: null,
           phase: 'Pending',
@@ -95,6 +101,10 @@ export async function runGeneratorJob(
         }
         if (state.phase === 'Failed') state.reason = failureOf(pod);
         byIndex.set(index, state);
+        if (state.phase === 'Running' && !state.following) {
+          state.following = true;
+          followReady(ctx, podName, state).catch(() => {});
+        }
         if (ended(state)) {
           if (state.reason) ctx.note(`generator ${index} (pod ${podName}): ${state.reason}`);
           if (byIndex.size === spec.count && [...byIndex.values()].every(ended)) finish();
@@ -114,7 +124,7 @@ export async function runGeneratorJob(
       });
       continue;
     }
-    run.pods.push({ index, name: state.pod, node: state.node, ip: state.ip });
+    run.pods.push({ index, name: state.pod, node: state.node, ip: state.ip, clockSkewMs: state.clockSkewMs });
     if (!ended(state)) {
       run.faults.push({
         index,
@@ -153,6 +163,31 @@ export async function runGeneratorJob(
     .deleteNamespacedJob({ name, namespace: ctx.namespace, propagationPolicy: 'Background' })
     .catch(() => {});
   return run;
+}
+
+/**
+ * Follows a pod's log until its "ready at <epoch ms>" line arrives: that line's clock against the
+ * harness's at its arrival is the pod's clock skew (the log's transport delay makes it read low by at
+ * most that delay, tens of milliseconds). Best effort: without it the skew is reported as not measured.
+ */
+async function followReady(ctx: GeneratorJobContext, pod: string, state: IndexState): Promise<void> {
+  let buffered = '';
+  let abort: AbortController | undefined;
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      const arrivedAt = Date.now();
+      buffered += String(chunk);
+      const m = /ready at (\d+)/.exec(buffered);
+      if (m && state.clockSkewMs === null) {
+        state.clockSkewMs = Number(m[1]) - arrivedAt;
+        abort?.abort();
+      }
+      done();
+    },
+  });
+  abort = await new k8s.Log(ctx.kc).log(ctx.namespace, pod, 'generator', sink, { follow: true });
+  if (state.clockSkewMs !== null) abort.abort();
+  setTimeout(() => abort?.abort(), 30_000).unref();
 }
 
 function failureOf(pod: k8s.V1Pod): string {
