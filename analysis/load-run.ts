@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type GeneratorsFile,
+  GeneratorsFileSchema,
   InterruptedTrialSchema,
   type ReplicaSample,
   ReplicaSampleSchema,
@@ -24,6 +26,8 @@ export interface Trial {
   engine: EngineResult;
   events: TrialEvent[];
   samples: ReplicaSample[];
+  /** in-cluster load: the generator pods the trial's load came from (absent: from the host) */
+  generators?: GeneratorsFile;
 }
 
 export interface LoadedRun {
@@ -157,6 +161,7 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
           engine: engine.data,
           events: await jsonl(join(base, RUN_FILES.events), (v) => TrialEventSchema.parse(v), problems),
           samples: await jsonl(join(base, RUN_FILES.samples), (v) => ReplicaSampleSchema.parse(v), problems),
+          ...(await generatorsOf(join(base, RUN_FILES.generators), problems)),
         });
       }
     }
@@ -197,4 +202,17 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
     );
   }
   return { dir, manifest, status, statusNote, trials, problems, interruptedTrials };
+}
+
+/** A trial's generators.json, when its load came from generator pods; a bad one is a problem, not a crash. */
+async function generatorsOf(path: string, problems: string[]): Promise<{ generators?: GeneratorsFile }> {
+  if (!existsSync(path)) return {};
+  try {
+    const parsed = GeneratorsFileSchema.safeParse(parseJsonFile(await readFile(path, 'utf8'), path));
+    if (parsed.success) return { generators: parsed.data };
+    problems.push(`${path}: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  return {};
 }

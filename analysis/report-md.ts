@@ -34,6 +34,8 @@ export function renderMarkdown(summary: RunSummary): string {
     '',
     `Per-pod CPU limits: ${report.meta.cpuLimits}`,
     '',
+    `Load from: ${report.meta.loadFrom}`,
+    '',
   );
   for (const s of report.sections) {
     out.push(`## ${s.title}`, '');

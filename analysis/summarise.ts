@@ -7,6 +7,7 @@ import { bootstrapDiff, mergeHistograms, spread } from './stats.js';
 import type {
   Comparison,
   CpuLimitsSummary,
+  LoadSourceSummary,
   Percentiles,
   RunSummary,
   VariantSummary,
@@ -53,6 +54,40 @@ function cpuLimitsOf(trials: Trial[]): CpuLimitsSummary {
     }
   }
   out.limitsMillicores.sort((a, b) => a - b);
+  return out;
+}
+
+/** Where each trial's load came from (generators.json beside an in-cluster trial), and its generators' health. */
+function loadSourceOf(trials: Trial[]): LoadSourceSummary {
+  const out: LoadSourceSummary = {
+    inCluster: 0,
+    fromHost: 0,
+    generatorCounts: [],
+    maxClockSkewMs: null,
+    faults: [],
+    saturated: [],
+  };
+  for (const t of trials) {
+    const g = t.generators;
+    if (!g) {
+      out.fromHost++;
+      continue;
+    }
+    out.inCluster++;
+    if (!out.generatorCounts.includes(g.count)) out.generatorCounts.push(g.count);
+    const where = `${t.experimentId} × ${t.variant} trial ${t.trial}`;
+    for (const f of g.faults)
+      out.faults.push(`${where}: generator ${f.index} delivered no result (${f.reason})`);
+    for (const p of g.generators) {
+      if (p.saturated)
+        out.saturated.push(
+          `${where}: generator ${p.index} used ${p.cpuCores.toFixed(2)} of ${p.cpuLimitCores} cores, ${p.missedArrivals} arrivals missed`,
+        );
+      if (p.clockSkewMs !== null)
+        out.maxClockSkewMs = Math.max(out.maxClockSkewMs ?? 0, Math.abs(p.clockSkewMs));
+    }
+  }
+  out.generatorCounts.sort((a, b) => a - b);
   return out;
 }
 
@@ -182,6 +217,7 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
     cluster: run.manifest.cluster,
     deployment: deploymentOf(run.manifest.config.deployment),
     cpuLimits: cpuLimitsOf(run.trials),
+    loadSource: loadSourceOf(run.trials),
     thresholds: [],
   };
 }

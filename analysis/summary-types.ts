@@ -103,6 +103,8 @@ export interface RunSummary {
    * summaries written before the field; `recorded: false` for runs whose trials carry no such event).
    */
   cpuLimits?: CpuLimitsSummary;
+  /** Where the load came from (absent in summaries written before the field). */
+  loadSource?: LoadSourceSummary;
   /** the run's k6-style thresholds, each checked per experiment × variant (empty when none are set) */
   thresholds: ThresholdResult[];
 }
@@ -118,4 +120,17 @@ export interface CpuLimitsSummary {
   mechanisms: string[];
   /** the distinct CPU limits, millicores */
   limitsMillicores: number[];
+}
+
+export interface LoadSourceSummary {
+  /** trials whose load came from generator pods in the cluster, and from the host */
+  inCluster: number;
+  fromHost: number;
+  /** generator pods per in-cluster trial (distinct counts) */
+  generatorCounts: number[];
+  /** largest clock skew seen between a generator pod and the harness, ms (null: none measured) */
+  maxClockSkewMs: number | null;
+  /** `<experiment> × <variant> trial <n>: generator <i> ...`: pods that delivered nothing, or were saturated */
+  faults: string[];
+  saturated: string[];
 }

@@ -41,6 +41,26 @@ function cpuLimitsLabel(c: RunSummary['cpuLimits']): string {
  * The report of a run as a model (analysis/report/model.ts): the scorecard first, then the verdict,
  * then one section per experiment in the order the run ran them.
  */
+/** Where the load came from: the host, or generator pods in the cluster (with their health). */
+function loadSourceLabel(l: RunSummary['loadSource']): string {
+  if (!l) return 'the host (runs before this field always loaded from the host)';
+  const parts: string[] = [];
+  if (l.inCluster > 0) {
+    const pods = l.generatorCounts.join(' or ');
+    const skew =
+      l.maxClockSkewMs === null
+        ? 'clock skew not measured'
+        : `clock skew at most ${Math.round(l.maxClockSkewMs)} ms`;
+    parts.push(`${pods} generator pods in the cluster for ${l.inCluster} trial(s) (${skew})`);
+  }
+  if (l.fromHost > 0) parts.push(`the host for ${l.fromHost} trial(s)`);
+  let text = parts.join('; ');
+  if (l.faults.length) text += `. HARNESS FAULTS (a share of the load is missing): ${l.faults.join('; ')}`;
+  if (l.saturated.length)
+    text += `. SATURATED GENERATORS (the generator may have been the limit): ${l.saturated.join('; ')}`;
+  return text;
+}
+
 export function buildReport(summary: RunSummary): ReportModel {
   const sections: Section[] = [{ title: 'Scorecard', blocks: scorecardBlocks(summary) }];
   const verdict = verdictLines(summary);
@@ -128,6 +148,7 @@ export function buildReport(summary: RunSummary): ReportModel {
       generatedAt: summary.generatedAt,
       deployment: deploymentLabel(summary.deployment),
       cpuLimits: cpuLimitsLabel(summary.cpuLimits),
+      loadFrom: loadSourceLabel(summary.loadSource),
     },
     sections,
   };

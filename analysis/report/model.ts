@@ -58,6 +58,8 @@ export interface ReportModel {
     deployment: string;
     /** whether per-pod CPU limits were enforced (the trials' cpu-limits events), in words */
     cpuLimits: string;
+    /** where the load came from (host or generator pods) and the generators' faults, in words */
+    loadFrom: string;
   };
   sections: Section[];
 }
