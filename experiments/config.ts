@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { VARIANT_NAMES, type VariantName } from '../cluster/provider.js';
 import { parseThresholds } from '../rundir/threshold-spec.js';
 import { describeFileError } from '../util/file-errors.js';
-import type { ExperimentDefinition } from './definitions.js';
+import { type ExperimentDefinition, repeatedActions } from './definitions.js';
 import { DEFAULT_EXPERIMENTS, EXPERIMENT_NAMES, type ExperimentName } from './registry.js';
 import { MIN_LOAD_DURATION_MS, parseDuration } from './values.js';
 
@@ -73,6 +73,14 @@ const ExperimentOverrideSchema = z.strictObject({
       }),
     )
     .min(1)
+    .optional(),
+  /** rolling-update, pod-kill: how many times the event repeats in a trial, and how far apart */
+  events: z
+    .strictObject({
+      count: z.number().int().min(1).max(50),
+      spacing: DurationSchema,
+    })
+    .partial()
     .optional(),
   hpa: z
     .strictObject({
@@ -215,6 +223,10 @@ export function buildRunConfig(
     for (const o of Object.values(config.overrides)) if (o) delete o[field];
   }
   for (const [name, o] of Object.entries(config.overrides)) {
+    if (o?.events && !DEFAULT_EXPERIMENTS[name as ExperimentName].events) {
+      const withEvents = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].events);
+      throw new ConfigError(`overrides.${name}.events: only ${withEvents.join(', ')} repeat an event`);
+    }
     if (o?.hpa && !DEFAULT_EXPERIMENTS[name as ExperimentName].hpa) {
       const withHpa = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].hpa);
       throw new ConfigError(`overrides.${name}.hpa: only ${withHpa.join(', ')} has an HPA`);
@@ -240,6 +252,11 @@ function scaleTimes<N extends string>(
     durationMs,
     beforeWindowMs: Math.round(def.beforeWindowMs * f),
     actions: def.actions.map((a) => ({ ...a, atMs: Math.round(a.atMs * f) })),
+    events: def.events && {
+      ...def.events,
+      firstAtMs: Math.round(def.events.firstAtMs * f),
+      spacingMs: Math.round(def.events.spacingMs * f),
+    },
     load,
   };
 }
@@ -281,6 +298,14 @@ export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
       throw new ConfigError(
         `overrides.hpa.hpa: minReplicas (${def.hpa.minReplicas}) > maxReplicas (${def.hpa.maxReplicas})`,
       );
+    }
+    if (base.events && o.events) {
+      const events = {
+        ...base.events,
+        count: o.events.count ?? base.events.count,
+        spacingMs: o.events.spacing ?? base.events.spacingMs,
+      };
+      def = { ...def, events, ...repeatedActions(events) };
     }
     const duration = o.duration ?? config.duration;
     if (duration !== undefined) def = scaleTimes(def, duration);

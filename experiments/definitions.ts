@@ -30,6 +30,27 @@ export type TimedAction =
   | { atMs: number; action: 'kill-redis' }
   | { atMs: number; action: 'scale'; replicas: number };
 
+/**
+ * A disruption experiment's repeated event: `count` of `action`, the first at `firstAtMs`, then every
+ * `spacingMs`; `last` (e.g. a Redis kill) one spacing after the last. `repeatedActions` expands it
+ * into the definition's `actions` and its duration (one spacing after the last action), so that
+ * `overrides.<name>.events` in a run config can change the count and the spacing.
+ */
+export interface RepeatedEvents {
+  action: 'rollout' | 'kill-pod';
+  count: number;
+  firstAtMs: number;
+  spacingMs: number;
+  last?: 'kill-redis';
+}
+
+export function repeatedActions(e: RepeatedEvents): { actions: TimedAction[]; durationMs: number } {
+  const actions: TimedAction[] = [];
+  for (let i = 0; i < e.count; i++) actions.push({ atMs: e.firstAtMs + i * e.spacingMs, action: e.action });
+  if (e.last) actions.push({ atMs: e.firstAtMs + e.count * e.spacingMs, action: e.last });
+  return { actions, durationMs: e.firstAtMs + actions.length * e.spacingMs };
+}
+
 /** One point of an experiment's sweep (e.g. a catalogue size × RTT); `id` becomes `<experiment>~<id>`. */
 export interface ExperimentCase {
   id: string;
@@ -54,6 +75,13 @@ export interface ExperimentDefinition<Name extends string = string> {
   /** Distinct client source addresses (127.0.0.x), so ClientIP affinity sees many clients. */
   sourceAddresses: number;
   actions: TimedAction[];
+  /** The repeated event `actions` was expanded from (disruption experiments only). */
+  events?: RepeatedEvents;
+  /**
+   * An action never starts before the previous one has ended plus this much (ms): a slow rollout
+   * delays the next event instead of overlapping it, so every event's window is its own.
+   */
+  settleMs?: number;
   /** Seconds of the trial, on the load's time axis, that count as "before" any action. */
   beforeWindowMs: number;
   cases: ExperimentCase[];
