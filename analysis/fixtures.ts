@@ -2,7 +2,7 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
-import { RUN_FILES, type RunManifest, trialDir } from '../rundir/layout.js';
+import { RUN_FILES, type RunManifest, type TrialEvent, trialDir } from '../rundir/layout.js';
 import { type EngineResult, emptyLifecycle } from '../rundir/raw-result.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 
@@ -20,6 +20,10 @@ export interface TrialSpec {
   turnSamples?: number[];
   roundTrips?: number;
   errors?: Partial<EngineResult['errors']>;
+  /** the trial's events.jsonl (none when omitted) */
+  events?: TrialEvent[];
+  /** fields of engine.json to set as given (failure records, time series, duration...) */
+  engine?: Partial<EngineResult>;
 }
 
 function histogram(values: number[]): string {
@@ -89,6 +93,7 @@ function engineResult(t: TrialSpec): EngineResult {
       perReplica: { a: Math.floor(requests / 5) },
     })),
     engineFaults: { missedArrivals: 0, maxSchedulingLagUs: 0, achievedRateRatio: 1, notes: [] },
+    ...t.engine,
   };
 }
 
@@ -113,7 +118,10 @@ export async function writeRun(trials: TrialSpec[], dir?: string): Promise<strin
   for (const t of trials) {
     const d = trialDir(runDir, t.experimentId, t.variant, t.trial);
     await mkdir(d, { recursive: true });
-    await writeFileAtomic(join(d, RUN_FILES.events), '');
+    await writeFileAtomic(
+      join(d, RUN_FILES.events),
+      (t.events ?? []).map((e) => `${JSON.stringify(e)}\n`).join(''),
+    );
     await writeFileAtomic(join(d, RUN_FILES.samples), '');
     await writeJsonAtomic(join(d, RUN_FILES.engine), engineResult(t));
   }
