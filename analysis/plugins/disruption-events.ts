@@ -39,7 +39,7 @@ const STEP_KINDS = new Set([
   'rollout-end',
 ]);
 
-export interface EventStep {
+interface EventStep {
   /** "step 2: pod-sigterm rc-1-r2" (rollouts count their pods terminating), "pod-killed rc-0" ... */
   step: string;
   failed: number;
