@@ -8,7 +8,7 @@ import type { VariantName } from '../cluster/provider.js';
  * analysis/plugins/<name>/.
  *
  * Defaults are sized so that the whole default suite (4 experiments × 3 variants) finishes within
- * about 3 minutes on a 2-core machine; every field can be overridden from the run config for real
+ * 5 minutes (about 4 measured) on a 2-core machine; every field can be overridden from the run config for real
  * capacity-planning runs (longer durations, more trials, bigger sweeps).
  */
 
