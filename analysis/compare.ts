@@ -171,7 +171,7 @@ export function compareSummaries(
                 : 'fewer than two trials on a side: run --trials 3 or more to test it',
             }
           : w.identical
-            ? { note: 'identical on every trial' }
+            ? { note: byEvent ? 'identical on every event' : 'identical on every trial' }
             : {}),
       });
     }
