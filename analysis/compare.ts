@@ -2,7 +2,7 @@ import { mean } from 'simple-statistics';
 import { type EnvironmentFingerprint, fingerprintDifferences } from '../rundir/fingerprint.js';
 import type { MetricDirection, MetricUnit } from './metric-units.js';
 import { fmt, METRIC_NAMES, METRICS } from './metrics.js';
-import { holm, trialTest } from './significance.js';
+import { eventTest, holm, trialTest } from './significance.js';
 import type { RunSummary } from './summary-types.js';
 
 /**
@@ -37,6 +37,8 @@ export interface MetricChange {
   pWorseAdjusted: number | null;
   pBetterAdjusted: number | null;
   verdict: Verdict;
+  /** disruption metrics are tested over events (eventTest), not trials: how many on each side */
+  events?: { baseline: number; candidate: number };
   /** worse, significant, and beyond the threshold: fails CI */
   regression: boolean;
   note?: string;
@@ -130,10 +132,14 @@ export function compareSummaries(
     // every per-trial metric of the registry (analysis/metrics.ts); unknown ones are skipped, not guessed
     for (const metric of METRIC_NAMES) {
       const info = METRICS[metric];
-      const xs = b.perTrial[metric] ?? [];
-      const ys = c.perTrial[metric] ?? [];
+      const eb = b.perEvent?.[metric];
+      const ec = c.perEvent?.[metric];
+      const byEvent = Boolean(eb?.flat().length && ec?.flat().length);
+      const xs = byEvent ? (eb as number[][]).flat() : (b.perTrial[metric] ?? []);
+      const ys = byEvent ? (ec as number[][]).flat() : (c.perTrial[metric] ?? []);
       if (!xs.length || !ys.length) continue;
-      const w = trialTest(xs, ys);
+      // per-event counts: the event is the unit (failures cluster within one), see eventTest
+      const w = byEvent ? eventTest(ec as number[][], eb as number[][]) : trialTest(xs, ys);
       const baseMean = mean(xs);
       const lowerIsBetter = info.betterWhen === 'lower';
       const untested = w.pGreater === null;
@@ -144,8 +150,8 @@ export function compareSummaries(
         label: info.label,
         unit: info.unit,
         betterWhen: info.betterWhen,
-        baseline: { mean: baseMean, trials: xs.length },
-        candidate: { mean: mean(ys), trials: ys.length },
+        baseline: { mean: baseMean, trials: byEvent ? b.trials : xs.length },
+        candidate: { mean: mean(ys), trials: byEvent ? c.trials : ys.length },
         diff: w.diff,
         low: w.low,
         high: w.high,
@@ -157,10 +163,15 @@ export function compareSummaries(
         pBetterAdjusted: null,
         verdict: untested ? 'not tested' : 'no significant change',
         regression: false,
+        ...(byEvent ? { events: { baseline: xs.length, candidate: ys.length } } : {}),
         ...(untested
-          ? { note: 'fewer than two trials on a side: run --trials 3 or more to test it' }
+          ? {
+              note: byEvent
+                ? 'fewer than two events on a side: raise overrides.<experiment>.events.count to test it'
+                : 'fewer than two trials on a side: run --trials 3 or more to test it',
+            }
           : w.identical
-            ? { note: 'identical on every trial' }
+            ? { note: byEvent ? 'identical on every event' : 'identical on every trial' }
             : {}),
       });
     }
@@ -222,6 +233,7 @@ function formatValue(unit: MetricUnit, x: number): string {
     case 'requests':
     case 'sessions':
     case 'tasks':
+    case 'handles':
       return x.toFixed(Number.isInteger(x) ? 0 : 1);
     case 'req/s':
       return `${x.toFixed(1)}/s`;
@@ -267,7 +279,7 @@ export function renderCompareMarkdown(result: CompareResult): string {
   out.push('# mcpbench compare', '');
   out.push(
     `Baseline **${result.baseline.run}** (${sha(result.baseline.gitSha)}) → candidate **${result.candidate.run}** (${sha(result.candidate.gitSha)}); ` +
-      `one-sided t-tests on per-trial values, Holm-adjusted over ${result.changes.filter((c) => c.pWorse !== null).length} tested metrics, ` +
+      `one-sided t-tests on per-trial values (per-event values for disruption metrics, n = events), Holm-adjusted over ${result.changes.filter((c) => c.pWorse !== null).length} tested metrics, ` +
       `alpha ${result.alpha}, regression threshold ${formatPercent(result.threshold)}.`,
     '',
   );
@@ -286,8 +298,8 @@ export function renderCompareMarkdown(result: CompareResult): string {
     const verdict = c.regression ? '**REGRESSION**' : c.verdict;
     const p = `${formatP(c.pWorseAdjusted)} / ${formatP(c.pBetterAdjusted)}`;
     out.push(
-      `| ${c.experimentId} | ${c.variant} | ${c.label} | ${formatValue(c.unit, c.baseline.mean)} (n=${c.baseline.trials}) | ` +
-        `${formatValue(c.unit, c.candidate.mean)} (n=${c.candidate.trials}) | ${describeChange(c)} | ${p} | ${verdict}${c.note ? ` (${c.note})` : ''} |`,
+      `| ${c.experimentId} | ${c.variant} | ${c.label} | ${formatValue(c.unit, c.baseline.mean)} (n=${c.events?.baseline ?? c.baseline.trials}) | ` +
+        `${formatValue(c.unit, c.candidate.mean)} (n=${c.events?.candidate ?? c.candidate.trials}) | ${describeChange(c)} | ${p} | ${verdict}${c.note ? ` (${c.note})` : ''} |`,
     );
   }
   return `${out.join('\n')}\n`;

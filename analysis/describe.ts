@@ -14,18 +14,24 @@ export function comparisonMark(c: Comparison): 'rc-better' | 'legacy-better' | '
 export function describeComparison(c: Comparison): string {
   const value = (x: number) => formatMetricValue(c.unit, x);
   const i = c.interval;
+  const unit = c.events ? 'event' : 'trial';
   const ci =
     i.low === null || i.high === null
-      ? '(no interval: one trial)'
+      ? `(no interval: one ${unit})`
       : `95% CI [${value(i.low)}, ${value(i.high)}]`;
   const mark = comparisonMark(c);
   const words =
     mark === null
-      ? 'single trial, not tested'
+      ? `single ${unit}, not tested`
       : mark === 'noise'
         ? 'not distinguishable from noise'
         : mark === 'rc-better'
           ? 'rc better'
           : `${c.baseline} better`;
-  return `${c.baseline} ${value(c.baselineMean)} vs rc ${value(c.candidateMean)}: difference ${value(i.diff)} ${ci} — ${words}`;
+  const over = c.events ? ` over ${c.events.baseline} vs ${c.events.candidate} events` : '';
+  const r = c.ratio;
+  const ratio = r
+    ? `, rate ratio ${r.value.toFixed(2)}×${r.low !== null ? ` [${r.low.toFixed(2)}, ${r.high === null ? '∞' : r.high.toFixed(2)}]` : ''}`
+    : '';
+  return `${c.baseline} ${value(c.baselineMean)} vs rc ${value(c.candidateMean)}${over}: difference ${value(i.diff)} ${ci}${ratio} — ${words}`;
 }

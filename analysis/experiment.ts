@@ -1,6 +1,6 @@
 import type { Trial } from './load-run.js';
 import type { MetricName } from './metrics.js';
-import type { RichText, Table } from './report/model.js';
+import type { Block, RichText, Table } from './report/model.js';
 import type { Comparison, VariantSummary } from './summary-types.js';
 
 /**
@@ -24,4 +24,6 @@ export interface AnalysedExperiment {
   }) => RichText[];
   /** the experiment's own table, below the common one */
   table: (rows: VariantSummary[]) => Table;
+  /** more blocks below that table (e.g. the disruption experiments' per-event table) */
+  blocks?: (rows: VariantSummary[]) => Block[];
 }

@@ -20,8 +20,10 @@ export interface TrialSpec {
   turnSamples?: number[];
   roundTrips?: number;
   errors?: Partial<EngineResult['errors']>;
-  /** events.jsonl lines (rollouts, kills …); none when not given */
+  /** the trial's events.jsonl (none when omitted) */
   events?: TrialEvent[];
+  /** fields of engine.json to set as given (failure records, time series, duration...) */
+  engine?: Partial<EngineResult>;
 }
 
 function histogram(values: number[]): string {
@@ -91,6 +93,7 @@ function engineResult(t: TrialSpec): EngineResult {
       perReplica: { a: Math.floor(requests / 5) },
     })),
     engineFaults: { missedArrivals: 0, maxSchedulingLagUs: 0, achievedRateRatio: 1, notes: [] },
+    ...t.engine,
   };
 }
 

@@ -7,6 +7,7 @@ export type MetricUnit =
   | 'requests'
   | 'sessions'
   | 'tasks'
+  | 'handles'
   | 'round trips'
   | 'bytes'
   | 'CV';

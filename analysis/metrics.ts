@@ -1,6 +1,7 @@
 import { HISTOGRAM_KEYS, requestLatencyKey } from '../rundir/raw-result.js';
 import type { Trial } from './load-run.js';
 import type { MetricDirection, MetricUnit } from './metric-units.js';
+import { type DisruptionEvent, repeatedEvents } from './plugins/disruption-events.js';
 import { trialDisruption } from './plugins/disruption-figures.js';
 import { trialScaling } from './plugins/hpa/scaling.js';
 import { mergeHistograms } from './stats.js';
@@ -18,6 +19,12 @@ interface MetricSpec {
   betterWhen: MetricDirection;
   fromTrial: (t: Trial) => number | null;
   fromSummary: (v: VariantSummary) => number | null;
+  /**
+   * Disruption metrics: one value per repeated event (rollout, pod kill) of the trial. Such a
+   * metric's trial value is its mean per event, its summary value the mean over every event, and
+   * it is compared over events (analysis/significance.ts `eventTest`), not over trials.
+   */
+  perEvent?: (t: Trial) => number[];
 }
 
 const latencyCache = new WeakMap<Trial, { p50: number; p99: number }>();
@@ -46,6 +53,25 @@ function trialTurn(t: Trial): { mean: number; p50: number } | null {
 }
 
 const perTurn = (t: Trial, x: number) => (t.engine.counts.turns > 0 ? x / t.engine.counts.turns : null);
+/** A per-event metric: its values per event, their mean per trial, the mean over all events of a summary. */
+function perEventMetric(
+  name: string,
+  spec: Omit<MetricSpec, 'fromTrial' | 'fromSummary' | 'perEvent'>,
+  value: (e: DisruptionEvent) => number | null,
+): MetricSpec & { perEvent: (t: Trial) => number[] } {
+  const perEvent = (t: Trial) =>
+    repeatedEvents(t)
+      .map(value)
+      .filter((x): x is number => x !== null);
+  const meanOf = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : null);
+  return {
+    ...spec,
+    perEvent,
+    fromTrial: (t) => meanOf(perEvent(t)),
+    fromSummary: (v) => meanOf(v.perEvent?.[name]?.flat() ?? []),
+  };
+}
+
 const failed = (v: VariantSummary) => Object.values(v.errors).reduce((s, n) => s + n, 0);
 
 export const METRICS = {
@@ -140,6 +166,36 @@ export const METRICS = {
     fromTrial: (t) => trialDisruption(t).recoveryMs,
     fromSummary: (v) => v.disruption?.recoveryMs ?? null,
   },
+  failedPerEvent: perEventMetric(
+    'failedPerEvent',
+    { label: 'failed requests / event', unit: 'requests', betterWhen: 'lower' },
+    (e) => e.failed,
+  ),
+  sessionsLostPerEvent: perEventMetric(
+    'sessionsLostPerEvent',
+    { label: 'sessions lost / event', unit: 'sessions', betterWhen: 'lower' },
+    (e) => e.byClass?.session_lost ?? null,
+  ),
+  tasksLostPerEvent: perEventMetric(
+    'tasksLostPerEvent',
+    { label: 'tasks lost / event', unit: 'tasks', betterWhen: 'lower' },
+    (e) => e.byClass?.task_lost ?? null,
+  ),
+  handlesRejectedPerEvent: perEventMetric(
+    'handlesRejectedPerEvent',
+    { label: 'handles rejected / event', unit: 'handles', betterWhen: 'lower' },
+    (e) => e.byClass?.handle_rejected ?? null,
+  ),
+  eventP99Us: perEventMetric(
+    'eventP99Us',
+    { label: 'p99 in event window', unit: 'µs', betterWhen: 'lower' },
+    (e) => e.p99Us,
+  ),
+  eventRecoveryMs: perEventMetric(
+    'eventRecoveryMs',
+    { label: 'time to last failure / event', unit: 'ms', betterWhen: 'lower' },
+    (e) => e.recoveryMs,
+  ),
   timeToFirstScaleUpMs: {
     label: 'time to first scale-up',
     unit: 'ms',
@@ -159,6 +215,12 @@ export const METRICS = {
 export type MetricName = keyof typeof METRICS;
 
 export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
+
+/** The per-event values of a metric that has them (disruption experiments), else null. */
+export function perEventOf(metric: MetricName): ((t: Trial) => number[]) | null {
+  const spec: MetricSpec = METRICS[metric];
+  return spec.perEvent ?? null;
+}
 
 /** Recorded for every trial of every experiment (present in perTrial even when empty). */
 export const COMMON_METRICS = [

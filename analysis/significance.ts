@@ -1,5 +1,6 @@
 import jStat from 'jstat';
-import { mean, sampleVariance } from 'simple-statistics';
+import { mean, quantileSorted, sampleVariance } from 'simple-statistics';
+import { createRng } from '../util/prng.ts';
 
 /**
  * Trial-level significance for `mcpbench compare`. The trial is the unit, never the request:
@@ -77,4 +78,76 @@ export function holm(pValues: Array<number | null>): Array<number | null> {
     adjusted[i] = running;
   }
   return adjusted;
+}
+
+/**
+ * Per-event counts (failed requests, sessions or tasks lost in one rollout or kill), grouped by
+ * trial, compared between two sides. Failures cluster within an event (one rollout drops many
+ * requests at once), so the request is not an independent unit and a Poisson test over requests
+ * would be anti-conservative; the event is the unit. The difference in mean count per event gets
+ * the t interval and one-sided p-values of `trialTest` over the events (pooled with equal event
+ * counts, else Welch); zero on one side is a difference like any other, and zero on both is exact
+ * and identical. The rate ratio (mean a / mean b per event) is given only when b's mean is above
+ * zero, with a 95% percentile-bootstrap interval that resamples events within each trial (so each
+ * trial keeps its share); an upper bound is null when a resample's b mean is zero (unbounded).
+ */
+export interface EventTest {
+  /** mean per event of a − mean per event of b */
+  diff: number;
+  low: number | null;
+  high: number | null;
+  /** one-sided p-values for "a greater" and "a less"; null with fewer than two events on a side */
+  pGreater: number | null;
+  pLess: number | null;
+  identical: boolean;
+  events: { a: number; b: number };
+  ratio: { value: number; low: number | null; high: number | null } | null;
+}
+
+export function eventTest(a: number[][], b: number[][], seed = 1, iterations = 4_000): EventTest {
+  const fa = a.flat();
+  const fb = b.flat();
+  const t = trialTest(fb, fa);
+  const events = { a: fa.length, b: fb.length };
+  const meanB = fb.length ? mean(fb) : 0;
+  let ratio: EventTest['ratio'] = null;
+  if (fa.length && meanB > 0) {
+    const value = mean(fa) / meanB;
+    let low: number | null = null;
+    let high: number | null = null;
+    if (fa.length >= 2 && fb.length >= 2) {
+      const rng = createRng(seed);
+      const resampledMean = (groups: number[][]) => {
+        let s = 0;
+        let n = 0;
+        for (const g of groups) {
+          for (let i = 0; i < g.length; i++) s += g[Math.floor(rng() * g.length)] as number;
+          n += g.length;
+        }
+        return s / n;
+      };
+      const draws: number[] = [];
+      for (let i = 0; i < iterations; i++) {
+        const ma = resampledMean(a.filter((g) => g.length));
+        const mb = resampledMean(b.filter((g) => g.length));
+        draws.push(mb > 0 ? ma / mb : Number.POSITIVE_INFINITY);
+      }
+      draws.sort((x, y) => x - y);
+      low = quantileSorted(draws, 0.025);
+      const h = quantileSorted(draws, 0.975);
+      high = Number.isFinite(h) ? h : null;
+      if (!Number.isFinite(low)) low = null;
+    }
+    ratio = { value, low, high };
+  }
+  return {
+    diff: t.diff,
+    low: t.low,
+    high: t.high,
+    pGreater: t.pGreater,
+    pLess: t.pLess,
+    identical: t.identical,
+    events,
+    ratio,
+  };
 }

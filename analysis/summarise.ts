@@ -1,9 +1,17 @@
 import type * as hdr from 'hdr-histogram-js';
 import { type EngineResult, ERROR_CLASSES, HISTOGRAM_KEYS, requestLatencyKey } from '../rundir/raw-result.js';
 import { type LoadedRun, type Trial, trialsByGroup } from './load-run.js';
-import { COMMON_COMPARED, COMMON_METRICS, METRICS, type MetricName, TURN_METRICS } from './metrics.js';
+import {
+  COMMON_COMPARED,
+  COMMON_METRICS,
+  METRICS,
+  type MetricName,
+  perEventOf,
+  TURN_METRICS,
+} from './metrics.js';
 import { analysisOf } from './plugins/registry.js';
-import { bootstrapDiff, mergeHistograms, spread } from './stats.js';
+import { eventTest } from './significance.js';
+import { bootstrapDiff, type Interval, mergeHistograms, spread } from './stats.js';
 import type {
   Comparison,
   CpuLimitsSummary,
@@ -148,6 +156,13 @@ function summariseGroup(trials: Trial[]): VariantSummary {
     if (t.engine.counts.turns > 0) for (const m of TURN_METRICS) push(m, t);
     for (const m of plugin?.perTrial ?? []) push(m, t);
   }
+  const perEvent: Record<string, number[][]> = {};
+  for (const m of plugin?.perTrial ?? []) {
+    const f = perEventOf(m);
+    if (!f) continue;
+    const groups = trials.map(f);
+    if (groups.some((g) => g.length)) perEvent[m] = groups;
+  }
   const durationS = sum((e) => e.durationMs) / 1000;
   const summary: VariantSummary = {
     experimentId: first.experimentId,
@@ -172,11 +187,51 @@ function summariseGroup(trials: Trial[]): VariantSummary {
     disruption: null,
     scaling: null,
     ...plugin?.summarise?.(trials),
+    ...(Object.keys(perEvent).length ? { perEvent } : {}),
     perTrial,
     spread: Object.fromEntries(Object.entries(perTrial).map(([k, v]) => [k, spread(v)])),
   };
   latencyHist.destroy();
   return summary;
+}
+
+const COUNT_UNITS = new Set<string>(['requests', 'sessions', 'tasks', 'handles']);
+
+/** legacy − rc over events (disruption counts): the difference per event with its t interval, and the rate ratio. */
+function eventComparison(
+  experimentId: string,
+  metric: MetricName,
+  baseline: string,
+  legacy: number[][],
+  rc: number[][],
+): Comparison {
+  const test = eventTest(legacy, rc);
+  const n = { a: legacy.flat().length, b: rc.flat().length };
+  const interval: Interval =
+    test.low === null || test.high === null
+      ? {
+          diff: test.diff,
+          low: null,
+          high: null,
+          includesZero: null,
+          note: 'one event per variant: no interval (configure overrides.<experiment>.events.count 2 or more)',
+        }
+      : { diff: test.diff, low: test.low, high: test.high, includesZero: test.low <= 0 && test.high >= 0 };
+  const meanOf = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  return {
+    experimentId,
+    metric,
+    unit: METRICS[metric].unit,
+    baseline,
+    candidate: 'rc',
+    baselineMean: meanOf(legacy.flat()),
+    candidateMean: meanOf(rc.flat()),
+    interval,
+    betterWhen: METRICS[metric].betterWhen,
+    events: { baseline: n.a, candidate: n.b },
+    // a rate ratio for counts only (a ratio of two p99s is no rate)
+    ratio: COUNT_UNITS.has(METRICS[metric].unit) ? test.ratio : null,
+  };
 }
 
 export function summariseLoaded(run: LoadedRun): RunSummary {
@@ -185,6 +240,12 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
   for (const rc of variants.filter((v) => v.variant === 'rc')) {
     for (const legacy of variants.filter((v) => v.experimentId === rc.experimentId && v.variant !== 'rc')) {
       for (const metric of analysisOf(rc.experiment)?.compared ?? COMMON_COMPARED) {
+        const ea = legacy.perEvent?.[metric];
+        const eb = rc.perEvent?.[metric];
+        if (ea && eb) {
+          comparisons.push(eventComparison(rc.experimentId, metric, legacy.variant, ea, eb));
+          continue;
+        }
         const a = legacy.perTrial[metric] ?? [];
         const b = rc.perTrial[metric] ?? [];
         if (!a.length || !b.length) continue;

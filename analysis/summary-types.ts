@@ -53,6 +53,17 @@ export interface VariantSummary {
     /** after the first pod kill: until 3 s without errors and p99 within 2× before; null if not before the next action */
     recoveryMs: number | null;
     redisRecoveryMs: number | null;
+    /** every event of every trial (rollouts, pod kills, the Redis kill) with its failures attributed */
+    events?: EventRow[];
+    /** failures before the first event, summed over trials */
+    beforeFailed?: number;
+    /** how failures were placed: per-failure records, or (older results) per second, without classes */
+    attribution?: 'records' | 'records+seconds' | 'seconds';
+    /** per-event metrics summarised over events and trials: mean per event with a 95% t interval */
+    perEventSummary?: Record<
+      string,
+      { mean: number; low: number | null; high: number | null; events: number }
+    >;
   } | null;
   scaling: {
     timeline: Array<{ tMs: number; desired: number; ready: number }>;
@@ -63,9 +74,31 @@ export interface VariantSummary {
     /** after the last scale-up: how evenly requests spread over the replicas */
     loadSpread: { replicas: number; cv: number; busiestShare: number; idlestShare: number } | null;
   } | null;
+  /** disruption experiments: per-event values of the per-event metrics, one array per trial */
+  perEvent?: Record<string, number[][]>;
   /** per-trial values of the metrics compared across variants */
   perTrial: Record<string, number[]>;
   spread: Record<string, { mean: number; min: number; max: number } | null>;
+}
+
+/** One disruption event of one trial, as summary.json and the report's per-event table show it. */
+export interface EventRow {
+  trial: number;
+  label: string;
+  kind: string;
+  startMs: number;
+  /** action start → end (a rollout: until every new pod was ready) */
+  durationMs: number | null;
+  lateMs: number;
+  /** false: the action had not ended when the load did (shown, but not in the per-event figures) */
+  complete: boolean;
+  pod: string | null;
+  failed: number;
+  byClass: Record<string, number> | null;
+  p99Us: number | null;
+  recoveryMs: number | null;
+  /** where the event's failures fell, most first: "step 2: pod-sigterm rc-1" → count and classes */
+  steps: Array<{ step: string; failed: number; byClass: Record<string, number> }>;
 }
 
 export interface Comparison {
@@ -79,6 +112,9 @@ export interface Comparison {
   candidateMean: number;
   interval: Interval;
   betterWhen: MetricDirection;
+  /** tested over events (disruption counts): how many on each side, and the rate ratio legacy / rc when defined */
+  events?: { baseline: number; candidate: number };
+  ratio?: { value: number; low: number | null; high: number | null } | null;
 }
 
 export interface RunSummary {

@@ -99,13 +99,43 @@ describe('run config', () => {
     expect(flagged.overrides['ttl-cache']).toEqual({});
     // a rollout scaled with the flag's duration, not the file's
     const rolling = defs.find((d) => d.name === 'rolling-update');
-    expect(rolling?.actions[0]?.atMs).toBe(600);
+    const base = DEFAULT_EXPERIMENTS['rolling-update'];
+    expect(rolling?.actions[0]?.atMs).toBe(
+      Math.round((base.actions[0]?.atMs ?? 0) * (2_000 / base.durationMs)),
+    );
   });
 
   it('counts an open load in sessions unless told otherwise, as the engines do', () => {
     const config = buildRunConfig({ overrides: { hpa: { load: { model: 'open', rate: 5 } } } }, {});
     const hpa = resolveExperiments(config).find((d) => d.name === 'hpa');
     expect(hpa?.load).toMatchObject({ model: 'open', rate: 5, unit: 'sessions' });
+  });
+
+  it('repeats the disruption events by default and lets the run config change their count and spacing', () => {
+    const defaults = resolveExperiments(buildRunConfig({}, {}));
+    const kinds = (name: string) => defaults.find((d) => d.name === name)?.actions.map((a) => a.action);
+    expect(kinds('rolling-update')).toEqual(['rollout', 'rollout', 'rollout']);
+    expect(kinds('pod-kill')).toEqual(['kill-pod', 'kill-pod', 'kill-pod', 'kill-pod', 'kill-redis']);
+    const [kill] = resolveExperiments(
+      buildRunConfig(
+        { experiments: ['pod-kill'], overrides: { 'pod-kill': { events: { count: 6, spacing: '5s' } } } },
+        {},
+      ),
+    );
+    const first = DEFAULT_EXPERIMENTS['pod-kill'].events?.firstAtMs ?? 0;
+    // six kills 5 s apart, Redis one spacing after the last, and one spacing after that to recover
+    expect(kill?.actions.map((a) => a.atMs)).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => first + i * 5_000));
+    expect(kill?.actions.at(-1)?.action).toBe('kill-redis');
+    expect(kill?.durationMs).toBe(first + 7 * 5_000);
+    expect(() => buildRunConfig({ overrides: { 'ttl-cache': { events: { count: 2 } } } }, {})).toThrow(
+      'overrides.ttl-cache.events: only rolling-update, pod-kill repeat an event',
+    );
+    expect(() => buildRunConfig({ overrides: { 'pod-kill': { events: { count: 0 } } } }, {})).toThrow(
+      /overrides\.pod-kill\.events\.count/,
+    );
+    expect(() => buildRunConfig({ overrides: { 'pod-kill': { events: { spacing: 5 } } } }, {})).toThrow(
+      /no unit/,
+    );
   });
 
   it('refuses an HPA override on an experiment without an HPA', () => {

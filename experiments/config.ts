@@ -5,7 +5,7 @@ import { cpuMillicores, MIN_CPU_MILLICORES } from '../cluster/manifests.js';
 import { VARIANT_NAMES, type VariantName } from '../cluster/provider.js';
 import { parseThresholds } from '../rundir/threshold-spec.js';
 import { describeFileError } from '../util/file-errors.js';
-import type { ExperimentDefinition } from './definitions.js';
+import { type ExperimentDefinition, repeatedActions } from './definitions.js';
 import { DEFAULT_EXPERIMENTS, EXPERIMENT_NAMES, type ExperimentName } from './registry.js';
 import { MIN_LOAD_DURATION_MS, parseDuration } from './values.js';
 
@@ -102,6 +102,14 @@ const ExperimentOverrideSchema = z.strictObject({
       }),
     )
     .min(1)
+    .optional(),
+  /** rolling-update, pod-kill: how many times the event repeats in a trial, and how far apart */
+  events: z
+    .strictObject({
+      count: z.number().int().min(1).max(50),
+      spacing: DurationSchema,
+    })
+    .partial()
     .optional(),
   hpa: z
     .strictObject({
@@ -292,6 +300,10 @@ export function buildRunConfig(
         `${fileName ?? 'config'}: overrides.${name}.hpa.cpuRequestMillicores: the pod's CPU request is ` +
           `overrides.${name}.resources.cpuRequest (e.g. 250m): one value for the container and the HPA`,
       );
+    if (o?.events && !DEFAULT_EXPERIMENTS[name as ExperimentName].events) {
+      const withEvents = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].events);
+      throw new ConfigError(`overrides.${name}.events: only ${withEvents.join(', ')} repeat an event`);
+    }
     if (o?.hpa && !DEFAULT_EXPERIMENTS[name as ExperimentName].hpa) {
       const withHpa = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].hpa);
       throw new ConfigError(`overrides.${name}.hpa: only ${withHpa.join(', ')} has an HPA`);
@@ -317,6 +329,11 @@ function scaleTimes<N extends string>(
     durationMs,
     beforeWindowMs: Math.round(def.beforeWindowMs * f),
     actions: def.actions.map((a) => ({ ...a, atMs: Math.round(a.atMs * f) })),
+    events: def.events && {
+      ...def.events,
+      firstAtMs: Math.round(def.events.firstAtMs * f),
+      spacingMs: Math.round(def.events.spacingMs * f),
+    },
     load,
   };
 }
@@ -359,6 +376,14 @@ export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
       throw new ConfigError(
         `overrides.hpa.hpa: minReplicas (${def.hpa.minReplicas}) > maxReplicas (${def.hpa.maxReplicas})`,
       );
+    }
+    if (base.events && o.events) {
+      const events = {
+        ...base.events,
+        count: o.events.count ?? base.events.count,
+        spacingMs: o.events.spacing ?? base.events.spacingMs,
+      };
+      def = { ...def, events, ...repeatedActions(events) };
     }
     const duration = o.duration ?? config.duration;
     if (duration !== undefined) def = scaleTimes(def, duration);

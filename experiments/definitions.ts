@@ -8,7 +8,7 @@ import type { VariantName } from '../cluster/provider.js';
  * analysis/plugins/<name>/.
  *
  * Defaults are sized so that the whole default suite (4 experiments × 3 variants) finishes within
- * about 3 minutes on a 2-core machine; every field can be overridden from the run config for real
+ * 5 minutes (about 4 measured) on a 2-core machine; every field can be overridden from the run config for real
  * capacity-planning runs (longer durations, more trials, bigger sweeps).
  */
 
@@ -29,6 +29,27 @@ export type TimedAction =
   | { atMs: number; action: 'kill-pod' }
   | { atMs: number; action: 'kill-redis' }
   | { atMs: number; action: 'scale'; replicas: number };
+
+/**
+ * A disruption experiment's repeated event: `count` of `action`, the first at `firstAtMs`, then every
+ * `spacingMs`; `last` (e.g. a Redis kill) one spacing after the last. `repeatedActions` expands it
+ * into the definition's `actions` and its duration (one spacing after the last action), so that
+ * `overrides.<name>.events` in a run config can change the count and the spacing.
+ */
+export interface RepeatedEvents {
+  action: 'rollout' | 'kill-pod';
+  count: number;
+  firstAtMs: number;
+  spacingMs: number;
+  last?: 'kill-redis';
+}
+
+export function repeatedActions(e: RepeatedEvents): { actions: TimedAction[]; durationMs: number } {
+  const actions: TimedAction[] = [];
+  for (let i = 0; i < e.count; i++) actions.push({ atMs: e.firstAtMs + i * e.spacingMs, action: e.action });
+  if (e.last) actions.push({ atMs: e.firstAtMs + e.count * e.spacingMs, action: e.last });
+  return { actions, durationMs: e.firstAtMs + actions.length * e.spacingMs };
+}
 
 /** One point of an experiment's sweep (e.g. a catalogue size × RTT); `id` becomes `<experiment>~<id>`. */
 export interface ExperimentCase {
@@ -54,6 +75,13 @@ export interface ExperimentDefinition<Name extends string = string> {
   /** Distinct client source addresses (127.0.0.x), so ClientIP affinity sees many clients. */
   sourceAddresses: number;
   actions: TimedAction[];
+  /** The repeated event `actions` was expanded from (disruption experiments only). */
+  events?: RepeatedEvents;
+  /**
+   * An action never starts before the previous one has ended plus this much (ms): a slow rollout
+   * delays the next event instead of overlapping it, so every event's window is its own.
+   */
+  settleMs?: number;
   /** Seconds of the trial, on the load's time axis, that count as "before" any action. */
   beforeWindowMs: number;
   cases: ExperimentCase[];

@@ -191,7 +191,7 @@ async function runTrial(
   options.signal.addEventListener('abort', onAbort, { once: true });
 
   let load: LoadHandle | undefined;
-  const pendingActions: Promise<void>[] = [];
+  const pendingActions: Promise<number>[] = [];
   const inCluster = inClusterLoad(options, provider, handle, step);
   try {
     if (inCluster)
@@ -221,8 +221,22 @@ async function runTrial(
       `  ${step.id} × ${variant} trial ${trial}/${def.trials}: load running for ${(def.durationMs / 1000).toFixed(1)} s`,
     );
     recordWindows(recorder, def, origin);
-    for (const action of def.actions)
-      pendingActions.push(scheduleAction(action, origin, handle, provider, recorder, trialSignal.signal));
+    // Actions run one after another: each waits for its time and for the previous one to end plus
+    // the settle time, so that a slow rollout delays the next event instead of overlapping it.
+    let previous: Promise<number> = Promise.resolve(0);
+    for (const action of def.actions) {
+      const after = previous;
+      previous = scheduleAction(
+        action,
+        origin,
+        { previous: after, settleMs: def.settleMs ?? 0, loadEndsAt: origin + def.durationMs },
+        handle,
+        provider,
+        recorder,
+        trialSignal.signal,
+      );
+      pendingActions.push(previous);
+    }
     for (const [i, stage] of stageStarts(def).entries()) {
       recorder.experiment('load-stage', { index: i, ...stage.detail }, origin + stage.atMs);
     }
@@ -347,28 +361,49 @@ function recordWindows(recorder: TrialRecorder, def: ExperimentDefinition, origi
 async function scheduleAction(
   action: TimedAction,
   origin: number,
+  order: {
+    /** resolves to when the previous action ended (epoch ms; 0 when there was none or it did not run) */
+    previous: Promise<number>;
+    settleMs: number;
+    /** an action that could not start before the load ends is not run */
+    loadEndsAt: number;
+  },
   handle: VariantHandle,
   provider: ClusterProvider,
   recorder: TrialRecorder,
   signal: AbortSignal,
-): Promise<void> {
-  const wait = origin + action.atMs - Date.now();
+): Promise<number> {
+  const due = origin + action.atMs;
   try {
+    const wait = due - Date.now();
     if (wait > 0) await sleep(wait, undefined, { signal });
+    const previousEnd = await order.previous;
+    const settle = previousEnd + order.settleMs - Date.now();
+    if (previousEnd > 0 && settle > 0) await sleep(settle, undefined, { signal });
   } catch {
-    return; // trial ended or run interrupted before the action was due
+    return 0; // trial ended or run interrupted before the action was due
   }
+  if (signal.aborted) return 0;
+  if (Date.now() >= order.loadEndsAt) {
+    recorder.experiment('note', {
+      message: `${action.action} due at ${(action.atMs / 1000).toFixed(1)} s not run: the previous action ended after the load did`,
+    });
+    return 0;
+  }
+  const lateMs = Date.now() - due;
   if (action.action === 'kill-redis' && !handle.spec.redis) {
     recorder.experiment('note', { message: 'kill-redis skipped: this variant does not use Redis' });
-    return;
+    return 0;
   }
   const cannotKill = action.action === 'kill-redis' ? provider.cannotKillRedis?.() : null;
   if (cannotKill) {
     recorder.experiment('note', { message: `kill-redis skipped: ${cannotKill}` });
-    return;
+    return 0;
   }
   const detail: Record<string, unknown> = { action: action.action };
   if (action.action === 'scale') detail.replicas = action.replicas;
+  // started late: the previous action had not ended (and settled) when this one was due
+  if (lateMs > 250) detail.lateMs = lateMs;
   recorder.experiment('action-start', detail);
   try {
     if (action.action === 'rollout') await handle.rollout();
@@ -379,6 +414,7 @@ async function scheduleAction(
   } catch (err) {
     recorder.experiment('action-end', { ...detail, error: (err as Error).message });
   }
+  return Date.now();
 }
 
 async function writeTrial(

@@ -34,6 +34,9 @@ export const ERROR_CLASSES = [
 ] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 
+/** At most this many failed requests are kept one by one in an engine result (the rest are counted per second). */
+export const MAX_FAILURE_RECORDS = 5_000;
+
 /** Histogram keys every engine writes (others may be added, e.g. `method:<name>` per JSON-RPC method). */
 export const HISTOGRAM_KEYS = {
   /** every HTTP request, service time (send → full response) */
@@ -55,6 +58,8 @@ const TimeseriesPointSchema = z.object({
   p99Us: z.number().min(0),
   /** requests answered by each replica (from the x-mcpbench-replica response header) in this second */
   perReplica: z.record(z.string(), z.number().int().min(0)),
+  /** errors of this second by class (absent in results written before it was recorded) */
+  errorsByClass: z.record(z.string(), z.number().int().min(0)).optional(),
 });
 export type TimeseriesPoint = z.infer<typeof TimeseriesPointSchema>;
 
@@ -107,6 +112,20 @@ export const EngineResultSchema = z.object({
    * wrong with an answer) and how often; at most 20 causes per class. Absent in older results.
    */
   errorCauses: z.record(z.string(), z.record(z.string(), z.number().int())).optional(),
+  /**
+   * Each failed request with its time (ms since the engine started), class and cause, in the order
+   * they happened: the first MAX_FAILURE_RECORDS of them, `dropped` counting the rest (which the
+   * per-second `errorsByClass` still places). Lets analysis put every failure in the disruption
+   * event it falls in. Absent in results written before it was recorded.
+   */
+  failures: z
+    .object({
+      records: z.array(
+        z.object({ tMs: z.number().min(0), class: z.enum(ERROR_CLASSES), cause: z.string().optional() }),
+      ),
+      dropped: z.number().int().min(0),
+    })
+    .optional(),
   /**
    * The clients' back-off after failed exchanges: how many waits and their total (ms), summed over
    * clients. Never part of any latency. Absent in results written before it was recorded.

@@ -1,8 +1,11 @@
+import jStat from 'jstat';
+import { describeComparison } from '../describe.js';
 import type { AnalysedExperiment } from '../experiment.js';
 import type { Trial } from '../load-run.js';
-import { COMMON_COMPARED, fmt, METRICS } from '../metrics.js';
-import { cell, strong, table } from '../report/model.js';
-import type { VariantSummary } from '../summary-types.js';
+import { fmt, METRICS, type MetricName, perEventOf } from '../metrics.js';
+import { type Block, cell, type RichText, strong, table } from '../report/model.js';
+import type { EventRow, VariantSummary } from '../summary-types.js';
+import { trialEvents } from './disruption-events.js';
 import { trialDisruption } from './disruption-figures.js';
 
 const average = (xs: Array<number | null | undefined>) => {
@@ -10,11 +13,75 @@ const average = (xs: Array<number | null | undefined>) => {
   return v.length ? v.reduce((s, x) => s + x, 0) / v.length : null;
 };
 
-/** The disruption block of an experiment × variant summary: each figure averaged over its trials. */
+/** Per-event metrics, each tested legacy vs rc over events (analysis/significance.ts eventTest). */
+const PER_EVENT: readonly MetricName[] = [
+  'failedPerEvent',
+  'sessionsLostPerEvent',
+  'tasksLostPerEvent',
+  'handlesRejectedPerEvent',
+  'eventP99Us',
+  'eventRecoveryMs',
+];
+
+/** The counts the verdict names (failed requests, sessions and tasks lost per event). */
+const VERDICT_METRICS = new Set<string>(['failedPerEvent', 'sessionsLostPerEvent', 'tasksLostPerEvent']);
+
+/** Mean per event with a 95% t interval over every event of every trial. */
+function meanInterval(xs: number[]): {
+  mean: number;
+  low: number | null;
+  high: number | null;
+  events: number;
+} {
+  const n = xs.length;
+  const mean = xs.reduce((s, x) => s + x, 0) / n;
+  if (n < 2) return { mean, low: null, high: null, events: n };
+  const sd = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
+  const h = jStat.studentt.inv(0.975, n - 1) * (sd / Math.sqrt(n));
+  // every per-event figure is a count or a time: never below zero
+  return { mean, low: Math.max(0, mean - h), high: mean + h, events: n };
+}
+
+/** The disruption block of an experiment × variant summary: per-trial figures averaged, every event, per-event summaries. */
 function summariseDisruption(trials: Trial[]): {
   disruption: NonNullable<VariantSummary['disruption']>;
 } {
   const ds = trials.map(trialDisruption);
+  const events: EventRow[] = [];
+  let beforeFailed = 0;
+  const sources = new Set<string>();
+  for (const t of trials) {
+    const te = trialEvents(t);
+    beforeFailed += te.beforeFailed;
+    sources.add(te.source === 'seconds' ? 'seconds' : te.approximate ? 'records+seconds' : 'records');
+    for (const e of te.events)
+      events.push({
+        trial: t.trial,
+        label: e.label,
+        kind: e.kind,
+        startMs: e.startMs,
+        durationMs: e.endMs === null ? null : e.endMs - e.startMs,
+        lateMs: e.lateMs,
+        complete: e.complete,
+        pod: e.pod,
+        failed: e.failed,
+        byClass: e.byClass,
+        p99Us: e.p99Us,
+        recoveryMs: e.recoveryMs,
+        steps: e.steps.map((s) => ({ step: s.step, failed: s.failed, byClass: { ...s.byClass } })),
+      });
+  }
+  const perEventSummary: NonNullable<NonNullable<VariantSummary['disruption']>['perEventSummary']> = {};
+  for (const m of PER_EVENT) {
+    const f = perEventOf(m);
+    const xs = f ? trials.flatMap(f) : [];
+    if (xs.length) perEventSummary[m] = meanInterval(xs);
+  }
+  const attribution = sources.has('seconds')
+    ? 'seconds'
+    : sources.has('records+seconds')
+      ? 'records+seconds'
+      : 'records';
   return {
     disruption: {
       p99BeforeUs: average(ds.map((d) => d.p99BeforeUs)),
@@ -22,60 +89,147 @@ function summariseDisruption(trials: Trial[]): {
       rolloutDurationMs: average(ds.map((d) => d.rolloutDurationMs)),
       recoveryMs: average(ds.map((d) => d.recoveryMs)),
       redisRecoveryMs: average(ds.map((d) => d.redisRecoveryMs)),
+      events,
+      beforeFailed,
+      attribution,
+      perEventSummary,
     },
   };
 }
 
-/** rolling-update and pod-kill: what the disruption cost each variant, and the same table. */
-export const disruptionAnalysis: AnalysedExperiment = {
-  perTrial: ['sessionsLost', 'tasksLost', 'p99DuringUs', 'recoveryMs'],
-  compared: [...COMMON_COMPARED, 'failedRequests', 'sessionsLost'],
-  summarise: summariseDisruption,
-  verdict: ({ id, rc, legacies }) => {
-    const parts = [rc, ...legacies].map(
-      (v) =>
-        `${v.variant}: ${v.requests ? fmt.int(v.errors ? Object.values(v.errors).reduce((s, n) => s + n, 0) : 0) : 0} failed requests, ` +
-        `${v.lifecycle.sessionsLost} sessions lost, ${v.lifecycle.tasksLost} tasks lost` +
-        (v.disruption?.recoveryMs !== null && v.disruption?.recoveryMs !== undefined
-          ? `, recovered in ${fmt.s(v.disruption.recoveryMs)}`
-          : ''),
+const classes = (byClass: Record<string, number> | null | undefined) =>
+  byClass
+    ? Object.entries(byClass)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || '–'
+    : 'classes not recorded';
+
+/** Every event of every trial, with where its failures fell. */
+function eventTable(rows: VariantSummary[]): Block[] {
+  const all = rows.flatMap((v) => (v.disruption?.events ?? []).map((e) => ({ v, e })));
+  if (!all.length) return [];
+  const blocks: Block[] = [
+    {
+      kind: 'table',
+      table: table(
+        [
+          'variant',
+          'trial:',
+          'event',
+          'at:',
+          'took:',
+          'failed:',
+          'by class',
+          'p99 in window:',
+          'to last failure:',
+          'where the failures fell',
+        ],
+        all.map(({ v, e }) => [
+          cell(v.variant),
+          cell(String(e.trial), e.trial),
+          cell(
+            `${e.label}${e.pod ? ` (${e.pod})` : ''}${e.lateMs ? `, ${fmt.s(e.lateMs)} late` : ''}` +
+              (e.complete ? '' : ', cut off by the end of the load: not counted'),
+          ),
+          cell(fmt.s(e.startMs), e.startMs),
+          cell(fmt.s(e.durationMs), e.durationMs),
+          cell(String(e.failed), e.failed),
+          cell(classes(e.byClass)),
+          cell(fmt.ms(e.p99Us), e.p99Us),
+          cell(fmt.s(e.recoveryMs), e.recoveryMs),
+          cell(
+            e.steps
+              .slice(0, 3)
+              .map((s) => `${s.step}: ${s.failed}`)
+              .join('; ') || '–',
+          ),
+        ]),
+      ),
+    },
+  ];
+  const notes = rows
+    .filter((v) => v.disruption?.attribution && v.disruption.attribution !== 'records')
+    .map((v) =>
+      v.disruption?.attribution === 'seconds'
+        ? `${v.variant}: this result has no per-failure records; failures are placed by the second they happened in, without classes`
+        : `${v.variant}: more failures than the engine keeps one by one; the rest are placed by the second they happened in`,
     );
-    return [[strong(id), `: ${parts.join('; ')}.`]];
+  const before = rows
+    .filter((v) => (v.disruption?.beforeFailed ?? 0) > 0)
+    .map((v) => `${v.variant} ${v.disruption?.beforeFailed}`);
+  if (before.length) notes.push(`failures before the first event (not any event's): ${before.join(', ')}`);
+  if (notes.length) blocks.push({ kind: 'note', text: [notes.join('. ')] });
+  return blocks;
+}
+
+const withInterval = (
+  m: MetricName,
+  s: { mean: number; low: number | null; high: number | null } | undefined,
+) => {
+  if (!s) return '–';
+  const unit = METRICS[m].unit;
+  const v = (x: number) => (unit === 'µs' ? fmt.ms(x) : unit === 'ms' ? fmt.s(x) : fmt.num(x, 1));
+  return s.low === null || s.high === null ? v(s.mean) : `${v(s.mean)} [${v(s.low)}, ${v(s.high)}]`;
+};
+
+/** rolling-update and pod-kill: what each event cost each variant, tested over events. */
+export const disruptionAnalysis: AnalysedExperiment = {
+  perTrial: ['sessionsLost', 'tasksLost', 'p99DuringUs', 'recoveryMs', ...PER_EVENT],
+  compared: PER_EVENT,
+  summarise: summariseDisruption,
+  verdict: ({ id, rc, legacies, comparisons }) => {
+    const lines: RichText[] = [];
+    const n = rc.disruption?.events?.filter((e) => e.kind !== 'kill-redis').length ?? 0;
+    for (const legacy of legacies) {
+      const parts = comparisons
+        .filter((c) => c.baseline === legacy.variant && VERDICT_METRICS.has(c.metric))
+        .map((c) => `${METRICS[c.metric as MetricName].label}: ${describeComparison(c)}`);
+      if (parts.length) lines.push([strong(id), ` (${n} events per variant): ${parts.join('; ')}.`]);
+    }
+    if (!lines.length) {
+      const parts = [rc, ...legacies].map(
+        (v) =>
+          `${v.variant}: ${fmt.int(METRICS.failedRequests.fromSummary(v))} failed requests, ` +
+          `${v.lifecycle.sessionsLost} sessions lost, ${v.lifecycle.tasksLost} tasks lost`,
+      );
+      lines.push([strong(id), `: ${parts.join('; ')}.`]);
+    }
+    return lines;
   },
   table: (rows) =>
     table(
       [
         'variant',
-        'failed requests:',
-        'sessions lost:',
-        're-initialised:',
-        'tasks lost:',
-        'tasks failed:',
-        'handles rejected:',
+        'events:',
+        'failed / event:',
+        'sessions lost / event:',
+        'tasks lost / event:',
+        'handles rejected / event:',
         'p99 before:',
-        'p99 during:',
+        'p99 in event:',
+        'to last failure / event:',
         'rollout:',
-        'recovery (pod):',
         'recovery (Redis):',
       ],
       rows.map((v) => {
         const d = v.disruption;
-        const l = v.lifecycle;
-        const failedRequests = METRICS.failedRequests.fromSummary(v);
+        const s = d?.perEventSummary ?? {};
+        const m = (k: MetricName) => cell(withInterval(k, s[k]), s[k]?.mean ?? null);
         return [
           cell(v.variant),
-          cell(String(failedRequests), failedRequests),
-          cell(String(l.sessionsLost), l.sessionsLost),
-          cell(String(l.reinitialisations), l.reinitialisations),
-          cell(String(l.tasksLost), l.tasksLost),
-          cell(String(l.tasksFailed), l.tasksFailed),
-          cell(String(l.handlesRejected), l.handlesRejected),
+          cell(String(s.failedPerEvent?.events ?? 0), s.failedPerEvent?.events ?? 0),
+          m('failedPerEvent'),
+          m('sessionsLostPerEvent'),
+          m('tasksLostPerEvent'),
+          m('handlesRejectedPerEvent'),
           cell(fmt.ms(d?.p99BeforeUs), d?.p99BeforeUs ?? null),
-          cell(fmt.ms(d?.p99DuringUs), d?.p99DuringUs ?? null),
+          m('eventP99Us'),
+          m('eventRecoveryMs'),
           cell(fmt.s(d?.rolloutDurationMs), d?.rolloutDurationMs ?? null),
-          cell(fmt.s(d?.recoveryMs), d?.recoveryMs ?? null),
           cell(fmt.s(d?.redisRecoveryMs), d?.redisRecoveryMs ?? null),
         ];
       }),
     ),
+  blocks: eventTable,
 };

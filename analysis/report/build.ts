@@ -116,6 +116,7 @@ export function buildReport(summary: RunSummary): ReportModel {
     });
     const plugin = rows[0] ? analysisOf(rows[0].experiment) : null;
     if (plugin) blocks.push({ kind: 'table', table: plugin.table(rows) });
+    if (plugin?.blocks) blocks.push(...plugin.blocks(rows));
     const comps = summary.comparisons.filter((c) => c.experimentId === id);
     if (comps.length)
       blocks.push({

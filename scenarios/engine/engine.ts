@@ -271,6 +271,7 @@ function rawResult(
     counts: recorder.counts,
     errors: recorder.errors,
     errorCauses: recorder.errorCauses,
+    failures: recorder.failures,
     backoff: { count: recorder.backoff.count, totalMs: Math.round(recorder.backoff.totalMs) },
     lifecycle: recorder.lifecycle,
     perReplica: recorder.perReplica,

@@ -5,6 +5,7 @@ import {
   emptyErrors,
   emptyLifecycle,
   HISTOGRAM_KEYS,
+  MAX_FAILURE_RECORDS,
   type TimeseriesPoint,
 } from '../../rundir/raw-result.js';
 
@@ -44,6 +45,8 @@ export class Recorder {
   /** the clients' back-off waits: how many, and their total in ms (never inside a latency) */
   readonly backoff = { count: 0, totalMs: 0 };
   readonly perReplica: Record<string, number> = {};
+  /** the first MAX_FAILURE_RECORDS failed requests, one by one (time since start, class, cause) */
+  readonly failures: NonNullable<EngineResult['failures']> = { records: [], dropped: 0 };
   readonly timeseries: TimeseriesPoint[] = [];
   private second = build();
   private secondIndex = 0;
@@ -139,6 +142,13 @@ export class Recorder {
     this.errors[kind]++;
     this.counts.errors++;
     this.secondPoint.errors++;
+    this.secondPoint.errorsByClass ??= {};
+    const byClass = this.secondPoint.errorsByClass;
+    byClass[kind] = (byClass[kind] ?? 0) + 1;
+    if (this.failures.records.length < MAX_FAILURE_RECORDS) {
+      const tMs = Math.max(0, Math.round(Number(nowNs - this.startNs) / 100_000) / 10);
+      this.failures.records.push(cause === undefined ? { tMs, class: kind } : { tMs, class: kind, cause });
+    } else this.failures.dropped++;
     if (cause !== undefined) this.cause(kind, cause);
   }
 

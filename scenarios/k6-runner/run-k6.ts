@@ -308,6 +308,7 @@ export async function foldK6Output(
     histograms,
     counts: recorder.counts,
     errors: recorder.errors,
+    failures: recorder.failures,
     backoff: { count: recorder.backoff.count, totalMs: Math.round(recorder.backoff.totalMs) },
     lifecycle: recorder.lifecycle,
     perReplica: recorder.perReplica,

@@ -1,11 +1,17 @@
-import type { ExperimentDefinition } from '../../definitions.js';
+import { type ExperimentDefinition, type RepeatedEvents, repeatedActions } from '../../definitions.js';
+
+// Three rollouts 9 s apart: a local rollout of 3 replicas with the prepared preStop takes 4-8 s on a
+// busy 2-core machine, and its last old pod exits up to 2 s after it ends.
+const events: RepeatedEvents = { action: 'rollout', count: 3, firstAtMs: 2_500, spacingMs: 9_000 };
 
 export const rollingUpdate: ExperimentDefinition<'rolling-update'> = {
   name: 'rolling-update',
   summary:
-    'Steady agent traffic (plain calls, handle workflows, tasks), then a rolling update (maxSurge 1, maxUnavailable 1). ' +
-    'Measures failed requests by kind, sessions lost and re-initialised, tasks lost, p99 during vs before, rollout duration.',
-  durationMs: 10_000,
+    'Steady agent traffic (plain calls, handle workflows, tasks) through several rolling updates (maxSurge 1, maxUnavailable 1). ' +
+    'Measures, per rollout, failed requests by kind, sessions lost, tasks lost, handles rejected, p99 in the rollout vs before, recovery.',
+  ...repeatedActions(events),
+  events,
+  settleMs: 1_000,
   trials: 1,
   replicas: 3,
   serverEnv: {
@@ -18,7 +24,6 @@ export const rollingUpdate: ExperimentDefinition<'rolling-update'> = {
   scenarioParams: {},
   load: { model: 'closed', agents: 12 },
   sourceAddresses: 12,
-  actions: [{ atMs: 3_000, action: 'rollout' }],
-  beforeWindowMs: 3_000,
+  beforeWindowMs: 2_500,
   cases: [{ id: 'default' }],
 };
