@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import type { TrialEvent } from '../../rundir/layout.js';
+import type { ErrorClass } from '../../rundir/raw-result.js';
 import { type TrialSpec, writeRun } from '../fixtures.js';
 import { analyseRun } from '../index.js';
 import { percentileAxis } from './chart-data.js';
@@ -12,6 +14,62 @@ import { SCORECARD_COLUMNS, type ScorecardColumn, scorecardBlocks } from './scor
  */
 
 const constant = (n: number, x: number) => Array.from({ length: n }, () => x);
+
+const ROLLOUTS = [2_000, 6_000] as const;
+
+/**
+ * A rolling-update trial with two rollouts (at 2 s and 6 s) and its failures recorded one by one:
+ * half of each class (rounded down) in the first rollout's window, the rest in the second's.
+ */
+function rolloutTrial(variant: string, trial: number, sessionLost: number, transport: number): TrialSpec {
+  const ev = (
+    tMs: number,
+    source: 'cluster' | 'experiment',
+    kind: string,
+    detail: Record<string, unknown> = {},
+  ) => ({ tMs, atMs: 1_700_000_000_000 + tMs, source, kind, variant, detail }) as TrialEvent;
+  const events = [ev(0, 'experiment', 'window', { name: 'before', startMs: 0, endMs: 2_000 })];
+  for (const at of ROLLOUTS)
+    events.push(
+      ev(at, 'experiment', 'action-start', { action: 'rollout' }),
+      ev(at + 1, 'cluster', 'rollout-start', {}),
+      ev(at + 1_500, 'cluster', 'rollout-end', {}),
+      ev(at + 1_501, 'experiment', 'action-end', { action: 'rollout' }),
+    );
+  const records: Array<{ tMs: number; class: ErrorClass }> = [];
+  for (const [cls, n] of [
+    ['session_lost', sessionLost],
+    ['transport', transport],
+  ] as const) {
+    const first = Math.floor(n / 2);
+    for (let i = 0; i < n; i++)
+      records.push({ tMs: (i < first ? ROLLOUTS[0] : ROLLOUTS[1]) + 100 + i, class: cls });
+  }
+  records.sort((a, b) => a.tMs - b.tMs);
+  const timeseries = Array.from({ length: 10 }, (_, t) => {
+    const inSecond = records.filter((r) => Math.floor(r.tMs / 1000) === t);
+    const errorsByClass: Record<string, number> = {};
+    for (const r of inSecond) errorsByClass[r.class] = (errorsByClass[r.class] ?? 0) + 1;
+    return {
+      t,
+      requests: 20,
+      errors: inSecond.length,
+      p50Us: 5_000,
+      p99Us: 5_000,
+      perReplica: {},
+      errorsByClass,
+    };
+  });
+  return {
+    experimentId: 'rolling-update',
+    variant,
+    trial,
+    samples: constant(200, 5_000),
+    errors: { session_lost: sessionLost, transport },
+    events,
+    engine: { durationMs: 10_000, failures: { records, dropped: 0 }, timeseries },
+  };
+}
 
 function fixture(): TrialSpec[] {
   const trials: TrialSpec[] = [];
@@ -28,16 +86,9 @@ function fixture(): TrialSpec[] {
   };
   for (const variant of ['legacy-sticky', 'legacy-redis', 'rc'])
     for (const trial of [1, 2, 3])
-      trials.push({
-        experimentId: 'rolling-update',
-        variant,
-        trial,
-        samples: constant(200, 5_000),
-        errors: {
-          session_lost: lost[variant]?.[trial - 1] ?? 0,
-          transport: transport[variant]?.[trial - 1] ?? 0,
-        },
-      });
+      trials.push(
+        rolloutTrial(variant, trial, lost[variant]?.[trial - 1] ?? 0, transport[variant]?.[trial - 1] ?? 0),
+      );
   // ttl-cache: round trips far apart (marked), turn latency overlapping trial to trial (not marked)
   const turnUs: Record<string, number[]> = {
     'legacy-sticky': [21_000, 19_000, 20_000],
@@ -96,9 +147,9 @@ describe('scorecard', () => {
       'variant',
       'turn latency (ms)',
       'round trips / turn',
-      'failed requests / rollout trial',
-      'sessions lost / rollout trial',
-      'tasks lost / rollout trial',
+      'failed requests / rollout',
+      'sessions lost / rollout',
+      'tasks lost / rollout',
     ]);
     // hpa ran but measured neither time to scale nor spread, pod-kill did not run: no such column
     expect(head?.join(' ')).not.toMatch(/time to scale|load spread|pod-kill/);
@@ -109,25 +160,27 @@ describe('scorecard', () => {
     };
     // marked: far apart on every trial
     expect(at('legacy-sticky', 'round trips / turn')).toBe('3.60 [3.60, 3.60] **worse**');
-    expect(at('legacy-sticky', 'sessions lost / rollout trial')).toMatch(
-      /^15\.0 \[[\d.]+, [\d.]+\] \*\*worse\*\*$/,
-    );
-    expect(at('legacy-sticky', 'failed requests / rollout trial')).toMatch(/\*\*worse\*\*$/);
-    expect(at('legacy-redis', 'failed requests / rollout trial')).toBe('0.0 [0.0, 0.0] **better**');
+    // per rollout: legacy-sticky 7, 7 | 7, 8 | 8, 8 sessions lost; rc none
+    expect(at('legacy-sticky', 'sessions lost / rollout')).toMatch(/^7\.5 \[[\d.]+, [\d.]+\] \*\*worse\*\*$/);
+    expect(at('legacy-sticky', 'failed requests / rollout')).toMatch(/\*\*worse\*\*$/);
+    expect(at('legacy-redis', 'failed requests / rollout')).toBe('0.0 [0.0, 0.0] **better**');
     // not marked: overlapping trials, or identical
     expect(at('legacy-sticky', 'turn latency (ms)')).toMatch(/^20\.0 \[[\d.]+, [\d.]+\]$/);
-    expect(at('legacy-sticky', 'tasks lost / rollout trial')).toBe('0.0 [0.0, 0.0]');
-    expect(at('legacy-redis', 'sessions lost / rollout trial')).toBe('0.0 [0.0, 0.0]');
+    expect(at('legacy-sticky', 'tasks lost / rollout')).toBe('0.0 [0.0, 0.0]');
+    expect(at('legacy-redis', 'sessions lost / rollout')).toBe('0.0 [0.0, 0.0]');
     // a variant that did not run an experiment: n/a with the reason, never a zero
     expect(at('legacy-redis', 'turn latency (ms)')).toBe('n/a: not run');
     // rc is the reference: its figures with their intervals, never a mark
     for (const cell of rows[2]?.slice(1) ?? []) expect(cell).not.toMatch(/worse|better/);
-    expect(at('rc', 'failed requests / rollout trial')).toMatch(/^4\.0 \[[\d.]+, [\d.]+\]$/);
+    // rc's transport failures per rollout: 1, 2 | 2, 2 | 2, 3
+    expect(at('rc', 'failed requests / rollout')).toMatch(/^2\.0 \[[\d.]+, [\d.]+\]$/);
 
     // the mark is the section's own verdict on the same comparison
     const comparison = summary.comparisons.find(
       (c) =>
-        c.experimentId === 'rolling-update' && c.metric === 'sessionsLost' && c.baseline === 'legacy-sticky',
+        c.experimentId === 'rolling-update' &&
+        c.metric === 'sessionsLostPerEvent' &&
+        c.baseline === 'legacy-sticky',
     );
     expect(comparison?.interval.includesZero).toBe(false);
     const noise = summary.comparisons.find(

@@ -52,49 +52,49 @@ export const SCORECARD_COLUMNS: readonly ScorecardColumn[] = [
     vsRc: 'difference',
   },
   {
-    title: 'failed requests / rollout trial',
+    title: 'failed requests / rollout',
     experiment: 'rolling-update',
-    metric: 'failedRequests',
+    metric: 'failedPerEvent',
     unit: '',
     format: num(1),
     vsRc: 'difference',
   },
   {
-    title: 'sessions lost / rollout trial',
+    title: 'sessions lost / rollout',
     experiment: 'rolling-update',
-    metric: 'sessionsLost',
+    metric: 'sessionsLostPerEvent',
     unit: '',
     format: num(1),
     vsRc: 'difference',
   },
   {
-    title: 'tasks lost / rollout trial',
+    title: 'tasks lost / rollout',
     experiment: 'rolling-update',
-    metric: 'tasksLost',
+    metric: 'tasksLostPerEvent',
     unit: '',
     format: num(1),
     vsRc: 'difference',
   },
   {
-    title: 'failed requests / pod-kill trial',
+    title: 'failed requests / kill',
     experiment: 'pod-kill',
-    metric: 'failedRequests',
+    metric: 'failedPerEvent',
     unit: '',
     format: num(1),
     vsRc: 'difference',
   },
   {
-    title: 'sessions lost / pod-kill trial',
+    title: 'sessions lost / kill',
     experiment: 'pod-kill',
-    metric: 'sessionsLost',
+    metric: 'sessionsLostPerEvent',
     unit: '',
     format: num(1),
     vsRc: 'difference',
   },
   {
-    title: 'tasks lost / pod-kill trial',
+    title: 'tasks lost / kill',
     experiment: 'pod-kill',
-    metric: 'tasksLost',
+    metric: 'tasksLostPerEvent',
     unit: '',
     format: num(1),
     vsRc: 'difference',
@@ -146,8 +146,16 @@ interface ColumnInstance {
   heading: string;
 }
 
-/** A variant's values of a metric: its trials' (perTrial), else a summary-level figure with no interval. */
+/**
+ * A variant's values of a metric: its events' (a per-event disruption metric: one value per rollout or
+ * kill, over every trial), else its trials' (perTrial), else a summary-level figure with no interval.
+ */
 function valuesOf(v: VariantSummary, metric: MetricName): { trials: number[] } | { whole: number } | null {
+  const perEvent = v.perEvent?.[metric];
+  if (perEvent) {
+    const events = perEvent.flat();
+    return events.length ? { trials: events } : null;
+  }
   const perTrial = v.perTrial[metric];
   if (perTrial) return perTrial.length ? { trials: perTrial } : null;
   const whole = METRICS[metric].fromSummary(v);
