@@ -25,7 +25,7 @@ export function describeComparison(c: Comparison): string {
       : mark === 'noise'
         ? 'not distinguishable from noise'
         : mark === 'rc-better'
-          ? 'rc better'
+          ? `${c.candidate} better`
           : `${c.baseline} better`;
-  return `${c.baseline} ${value(c.baselineMean)} vs rc ${value(c.candidateMean)}: difference ${value(i.diff)} ${ci} — ${words}`;
+  return `${c.baseline} ${value(c.baselineMean)} vs ${c.candidate} ${value(c.candidateMean)}: difference ${value(i.diff)} ${ci} — ${words}`;
 }

@@ -18,6 +18,8 @@ interface MetricSpec {
   betterWhen: MetricDirection;
   fromTrial: (t: Trial) => number | null;
   fromSummary: (v: VariantSummary) => number | null;
+  /** the server feature the metric rests on: where a server lacks it, the metric is not applicable */
+  premise?: 'tasks' | 'handles' | 'ttl';
 }
 
 const latencyCache = new WeakMap<Trial, { p50: number; p99: number }>();
@@ -125,6 +127,7 @@ export const METRICS = {
     betterWhen: 'lower',
     fromTrial: (t) => t.engine.lifecycle.tasksLost,
     fromSummary: (v) => v.lifecycle.tasksLost,
+    premise: 'tasks',
   },
   p99DuringUs: {
     label: 'p99 during action',
@@ -157,6 +160,18 @@ export const METRICS = {
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof METRICS;
+
+/** Why a metric is not applicable to a variant (its server lacks the metric's premise), or null. */
+export function notApplicableWhy(v: VariantSummary, metric: MetricName): string | null {
+  const premise = (METRICS[metric] as MetricSpec).premise;
+  return (premise && v.notApplicable?.[premise]) || null;
+}
+
+/** A lifecycle count's cell text: the count, or "n/a (why)" where the server lacks the premise. */
+export function countOrNotApplicable(v: VariantSummary, premise: string, count: number): string {
+  const why = v.notApplicable?.[premise];
+  return why ? `n/a (${why})` : String(count);
+}
 
 export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
 

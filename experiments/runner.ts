@@ -9,13 +9,14 @@ import type { EngineResult } from '../rundir/raw-result.js';
 import { currentRunProcess } from '../rundir/run-process.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import type { RunConfig } from './config.js';
-import { variantsFor } from './config.js';
+import { variantDefinition, variantsFor } from './config.js';
 import {
   type ExperimentCase,
   type ExperimentDefinition,
   experimentId,
   type TimedAction,
 } from './definitions.js';
+import { describeTarget, type LoadTarget, loadTarget } from './foreign-target.js';
 import { type LoadHandle, startLoad } from './load-driver.js';
 import { TrialRecorder } from './trial-recorder.js';
 import { variantSpecFor } from './variant-spec.js';
@@ -104,16 +105,25 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
       const provider = await options.createProvider();
       try {
         manifest.cluster.kubernetesVersion ??= await provider.kubernetesVersion();
+        const definition = variantDefinition(config, step.variant);
         const spec = variantSpecFor(step.def, step.c, step.variant, {
           l7: config.l7,
           deployment: config.deployment,
+          definition,
         });
         const handles = await provider.up([spec]);
         const handle = handles.get(step.variant);
         if (!handle) throw new Error(`provider did not bring up ${step.variant}`);
+        const target = await loadTarget(handle.url, definition, step.def);
+        if (target.info && !manifest.variantInfo?.[step.variant]) {
+          manifest.variantInfo = { ...manifest.variantInfo, [step.variant]: target.info };
+          const line = describeTarget(step.variant, target);
+          if (line) log(line);
+          await saveManifest();
+        }
         for (let trial = 1; trial <= step.def.trials; trial++) {
           if (signal.aborted) throw new RunInterrupted('interrupted');
-          const whole = await runTrial(options, provider, handle, step, trial);
+          const whole = await runTrial(options, provider, handle, step, trial, target);
           const key = `${step.id}/${step.variant}`;
           if (!whole) {
             manifest.interruptedTrials = { ...manifest.interruptedTrials, [key]: trial };
@@ -148,6 +158,7 @@ async function runTrial(
   handle: VariantHandle,
   step: Step,
   trial: number,
+  target: LoadTarget,
 ): Promise<boolean> {
   const { def, variant } = step;
   const recorder = new TrialRecorder(variant);
@@ -170,9 +181,9 @@ async function runTrial(
     load = await startLoad({
       engine: options.config.engine,
       url: handle.url,
-      protocol: spec2protocol(variant),
+      protocol: target.protocol,
       scenario: def.scenario,
-      scenarioParams: def.scenarioParams,
+      scenarioParams: target.scenarioParams,
       load: def.load,
       durationMs: def.durationMs,
       seed: options.config.seed * 1000 + trial,
@@ -225,10 +236,6 @@ async function runTrial(
     unsubscribe();
     await recorder.stopSampling();
   }
-}
-
-function spec2protocol(variant: VariantName): '2025-11-25' | '2026-07-28' {
-  return variant === 'rc' ? '2026-07-28' : '2025-11-25';
 }
 
 function stageStarts(def: ExperimentDefinition): Array<{ atMs: number; detail: Record<string, unknown> }> {

@@ -1,6 +1,6 @@
 import type { AnalysedExperiment } from '../experiment.js';
 import type { Trial } from '../load-run.js';
-import { COMMON_COMPARED, fmt, METRICS } from '../metrics.js';
+import { COMMON_COMPARED, countOrNotApplicable, fmt, METRICS } from '../metrics.js';
 import { cell, strong, table } from '../report/model.js';
 import type { VariantSummary } from '../summary-types.js';
 import { trialDisruption } from './disruption-figures.js';
@@ -35,7 +35,7 @@ export const disruptionAnalysis: AnalysedExperiment = {
     const parts = [rc, ...legacies].map(
       (v) =>
         `${v.variant}: ${v.requests ? fmt.int(v.errors ? Object.values(v.errors).reduce((s, n) => s + n, 0) : 0) : 0} failed requests, ` +
-        `${v.lifecycle.sessionsLost} sessions lost, ${v.lifecycle.tasksLost} tasks lost` +
+        `${v.lifecycle.sessionsLost} sessions lost, ${v.notApplicable?.tasks ? 'tasks lost not applicable' : `${v.lifecycle.tasksLost} tasks lost`}` +
         (v.disruption?.recoveryMs !== null && v.disruption?.recoveryMs !== undefined
           ? `, recovered in ${fmt.s(v.disruption.recoveryMs)}`
           : ''),
@@ -67,9 +67,15 @@ export const disruptionAnalysis: AnalysedExperiment = {
           cell(String(failedRequests), failedRequests),
           cell(String(l.sessionsLost), l.sessionsLost),
           cell(String(l.reinitialisations), l.reinitialisations),
-          cell(String(l.tasksLost), l.tasksLost),
-          cell(String(l.tasksFailed), l.tasksFailed),
-          cell(String(l.handlesRejected), l.handlesRejected),
+          cell(countOrNotApplicable(v, 'tasks', l.tasksLost), v.notApplicable?.tasks ? null : l.tasksLost),
+          cell(
+            countOrNotApplicable(v, 'tasks', l.tasksFailed),
+            v.notApplicable?.tasks ? null : l.tasksFailed,
+          ),
+          cell(
+            countOrNotApplicable(v, 'handles', l.handlesRejected),
+            v.notApplicable?.handles ? null : l.handlesRejected,
+          ),
           cell(fmt.ms(d?.p99BeforeUs), d?.p99BeforeUs ?? null),
           cell(fmt.ms(d?.p99DuringUs), d?.p99DuringUs ?? null),
           cell(fmt.s(d?.rolloutDurationMs), d?.rolloutDurationMs ?? null),
