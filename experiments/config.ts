@@ -166,15 +166,47 @@ const ForeignVariantSchema = z
  * `variants:` a list of built-in names and variant definitions (or a comma-separated string of names,
  * as `--variants` gives it). Resolved to the names, in order; the definitions go to `variantDefinitions`.
  */
-const VariantsSchema = z.union([
-  z.string().transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  ),
-  z.array(z.union([z.string().trim().min(1), ForeignVariantSchema])),
-]);
+const VariantsSchema = z.unknown().transform((given, ctx): Array<string | VariantDefinition> => {
+  const value =
+    typeof given === 'string'
+      ? given
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : given;
+  if (!Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: 'expected a list of variant names and definitions' });
+    return z.NEVER;
+  }
+  // Each entry on its own, so that an error names the entry and its field (variants[1].local.command).
+  // A name resolves against the built-ins and the variants the list defines.
+  const definedNames = value
+    .map((e) => (typeof e === 'object' && e !== null && 'name' in e ? String(e.name) : null))
+    .filter((n): n is string => n !== null);
+  const known = [...new Set([...VARIANT_NAMES, ...definedNames])];
+  const seen = new Set<string>();
+  return value.map((entry, i) => {
+    const given = typeof entry === 'string' ? entry : (entry as { name?: unknown } | null)?.name;
+    const name = typeof given === 'string' ? given.trim() : '';
+    if (name && seen.has(name))
+      ctx.addIssue({ code: 'custom', path: [i], message: `variant "${name}" is listed twice` });
+    seen.add(name);
+    if (typeof entry === 'string') {
+      if (!name) ctx.addIssue({ code: 'custom', path: [i], message: 'needs a value, got an empty string' });
+      else if (!known.includes(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `unknown variant "${name}" (choose from ${known.join(', ')}, or define it)`,
+        });
+      return name;
+    }
+    const r = ForeignVariantSchema.safeParse(entry);
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [i, ...issue.path] } as never);
+    return '';
+  });
+});
 
 const csv = <T extends string>(allowed: readonly T[], what: string) =>
   z
@@ -237,23 +269,10 @@ const RunConfigSchema = z
       }),
   })
   .transform((c, ctx) => {
-    // Names resolve against the built-ins and the variants this config defines; a definition with a
-    // built-in's name replaces it.
+    // A definition with a built-in's name replaces it.
     const defined = new Map<string, VariantDefinition>();
     for (const v of c.variants) if (typeof v !== 'string') defined.set(v.name, v);
-    const names: VariantName[] = [];
-    c.variants.forEach((v, i) => {
-      const name = typeof v === 'string' ? v : v.name;
-      if (typeof v === 'string' && !defined.has(v) && !builtinVariant(v))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['variants', i],
-          message: `unknown variant "${v}" (choose from ${[...new Set([...VARIANT_NAMES, ...defined.keys()])].join(', ')}, or define it)`,
-        });
-      if (names.includes(name))
-        ctx.addIssue({ code: 'custom', path: ['variants', i], message: `variant "${name}" is listed twice` });
-      names.push(name);
-    });
+    const names: VariantName[] = c.variants.map((v) => (typeof v === 'string' ? v : v.name));
     if (names.length === 0)
       ctx.addIssue({ code: 'custom', path: ['variants'], message: 'at least one variant is needed' });
     const variantDefinitions = names.map(
