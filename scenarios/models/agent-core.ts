@@ -386,12 +386,14 @@ function* foreignWorkflow(client: ClientCore, ctx: AgentContext): Step<void> {
     name: h.tool,
     arguments: instantiate(h.arguments, ctx.rng, seq) as Record<string, unknown>,
   });
-  if (!classifyToolResult(client.sink, open)) return;
-  const handle = valueAt(open.result, h.path);
-  if (handle === undefined) {
+  const answered = open.ok && open.result?.isError !== true;
+  const handle = answered ? valueAt(open.result, h.path) : undefined;
+  if (answered && handle === undefined) {
+    // The exchange is judged once: a minting answer without its handle is not a success.
     client.sink.error('invalid_response', `${h.tool}: no handle at ${h.path}`);
     return;
   }
+  if (!classifyToolResult(client.sink, open)) return;
   client.sink.event('handlesOpened');
   for (let i = 0; i < ctx.scenario.workflowSteps && !ctx.stopping(); i++) {
     const use = h.use[i % h.use.length];
