@@ -15,7 +15,21 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import mcp.server.mcpserv
   python="${PYTHON:-python3}"
   command -v "$python" >/dev/null || { echo "byo servers: no $python (Python 3.10+ is needed for the mcp SDK)" >&2; exit 1; }
   echo "byo servers: installing the Python mcp SDK into tools/byo-servers/.venv"
-  "$python" -m venv .venv
+  rm -rf .venv
+  if ! "$python" -m venv .venv >/dev/null 2>&1; then
+    # Debian's python3 ships venv separately (python3-venv). As root, with provisioning allowed, install it
+    # the way the project installs redis-server; else say what is missing.
+    rm -rf .venv
+    if [ "$(id -u)" = 0 ] && [ "${MCPBENCH_PROVISION:-auto}" != off ] && command -v apt-get >/dev/null; then
+      echo "byo servers: installing Debian's python3-venv with apt-get (MCPBENCH_PROVISION=off to prevent)"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null ||
+        { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
+      "$python" -m venv .venv
+    else
+      echo "byo servers: $python -m venv failed (on Debian: apt-get install -y python3-venv)" >&2
+      exit 1
+    fi
+  fi
   .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 fi
 echo "byo servers: ready in $dir"
