@@ -19,7 +19,7 @@ interface MetricSpec {
   fromTrial: (t: Trial) => number | null;
   fromSummary: (v: VariantSummary) => number | null;
   /** the server feature the metric rests on: where a server lacks it, the metric is not applicable */
-  premise?: 'tasks' | 'handles' | 'ttl';
+  premise?: 'tasks' | 'handles' | 'ttl' | 'replicaHeader';
 }
 
 const latencyCache = new WeakMap<Trial, { p50: number; p99: number }>();
@@ -156,6 +156,7 @@ export const METRICS = {
     betterWhen: 'lower',
     fromTrial: (t) => trialScaling(t).loadSpread?.cv ?? null,
     fromSummary: (v) => v.scaling?.loadSpread?.cv ?? null,
+    premise: 'replicaHeader',
   },
 } as const satisfies Record<string, MetricSpec>;
 

@@ -2,7 +2,7 @@ import type { VariantDefinition } from '../cluster/variants.js';
 import type { VariantInfo } from '../rundir/layout.js';
 import { detectProtocolWithReason } from '../scenarios/engine/engine.js';
 import { discoverServer } from '../scenarios/engine/list-tools.ts';
-import { LEGACY, type ProtocolVersion } from '../scenarios/models/protocol.ts';
+import { LEGACY, type ProtocolVersion, REPLICA_HEADER } from '../scenarios/models/protocol.ts';
 import { resolveScenario } from '../scenarios/models/scenarios.ts';
 import { planWorkload, type Workload } from '../scenarios/models/workload.ts';
 import type { ExperimentDefinition } from './definitions.js';
@@ -44,6 +44,8 @@ export async function loadTarget(
   if (!w.handle) notApplicable.handles = 'no handle flow (workload.handle)';
   if (protocol === LEGACY) notApplicable.ttl = '2025-11-25 list results carry no ttlMs';
   else if (!offer.ttlMs) notApplicable.ttl = 'tools/list answered with no ttlMs: nothing to cache';
+  if (!offer.replicaHeader)
+    notApplicable.replicaHeader = `answers name no replica (${REPLICA_HEADER} header): no per-replica load spread`;
   const mix = base.mix.filter(
     (m) => (m.action !== 'workflow' || w.handle) && (m.action !== 'task' || w.longRunning),
   );

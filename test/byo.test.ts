@@ -53,10 +53,11 @@ describe('mcpbench run --config examples/byo.yaml (servers that are not ours)', 
       tasks: '2025-11-25 has no tasks: long-running calls block',
       handles: 'no handle flow (workload.handle)',
       ttl: '2025-11-25 list results carry no ttlMs',
+      replicaHeader: 'answers name no replica (x-mcpbench-replica header): no per-replica load spread',
     });
     // The Python server marks tools/list fresh for 5 s: ttl applies, tasks and handles do not.
     expect(py.listTtlMs).toBe(5000);
-    expect(Object.keys(py.notApplicable).sort()).toEqual(['handles', 'tasks']);
+    expect(Object.keys(py.notApplicable).sort()).toEqual(['handles', 'replicaHeader', 'tasks']);
 
     const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
     const ids = [...new Set(summary.variants.map((v: { experimentId: string }) => v.experimentId))];

@@ -8,6 +8,7 @@ import {
   legacyRequest,
   modernRequest,
   type ProtocolVersion,
+  REPLICA_HEADER,
   readRpcAnswer,
   type WireRequest,
 } from '../models/protocol.ts';
@@ -22,6 +23,8 @@ export interface ServerOffer {
   /** the first page's ttlMs; null when absent */
   ttlMs: number | null;
   cacheScope: string | null;
+  /** whether the answers name the replica that served them (x-mcpbench-replica), for per-replica load spread */
+  replicaHeader: boolean;
   /** whether the server says it offers tasks (2026-07-28: the tasks extension; 2025-11-25: a `tasks` capability) */
   tasks: boolean;
 }
@@ -44,11 +47,18 @@ async function send(url: string, req: WireRequest, timeoutMs: number) {
     contentType: res.headers['content-type'] as string | undefined,
     text,
     sessionId: typeof sid === 'string' ? sid : undefined,
+    replica: typeof res.headers[REPLICA_HEADER] === 'string',
   };
 }
 
-async function call(url: string, req: WireRequest, timeoutMs: number): Promise<Record<string, unknown>> {
+async function call(
+  url: string,
+  req: WireRequest,
+  timeoutMs: number,
+  seen?: { replica: boolean },
+): Promise<Record<string, unknown>> {
   const res = await send(url, req, timeoutMs);
+  if (seen && res.replica) seen.replica = true;
   if (res.status < 200 || res.status >= 300) throw new Error(`${req.rpcMethod}: HTTP ${res.status}`);
   const answer = readRpcAnswer(res.contentType, res.text, req.id ?? 0);
   if (answer.kind === 'invalid') throw new Error(`${req.rpcMethod}: ${answer.reason}`);
@@ -93,8 +103,9 @@ export async function discoverServer(
     let cursor: unknown;
     let ttlMs: number | null = null;
     let cacheScope: string | null = null;
+    const seen = { replica: false };
     for (let page = 0; page < MAX_PAGES; page++) {
-      const r = await call(url, ask(cursor === undefined ? {} : { cursor }), timeoutMs);
+      const r = await call(url, ask(cursor === undefined ? {} : { cursor }), timeoutMs, seen);
       if (page === 0) {
         ttlMs = typeof r.ttlMs === 'number' ? r.ttlMs : null;
         cacheScope = typeof r.cacheScope === 'string' ? r.cacheScope : null;
@@ -104,7 +115,7 @@ export async function discoverServer(
       cursor = r.nextCursor;
       if (cursor === undefined || cursor === null) break;
     }
-    return { tools, ttlMs, cacheScope, tasks };
+    return { tools, ttlMs, cacheScope, tasks, replicaHeader: seen.replica };
   } finally {
     if (sessionId) await send(url, legacyDelete(sessionId), timeoutMs).catch(() => undefined);
   }
