@@ -26,12 +26,12 @@ export function describeComparison(c: Comparison): string {
       : mark === 'noise'
         ? 'not distinguishable from noise'
         : mark === 'rc-better'
-          ? 'rc better'
+          ? `${c.candidate} better`
           : `${c.baseline} better`;
   const over = c.events ? ` over ${c.events.baseline} vs ${c.events.candidate} events` : '';
   const r = c.ratio;
   const ratio = r
     ? `, rate ratio ${r.value.toFixed(2)}×${r.low !== null ? ` [${r.low.toFixed(2)}, ${r.high === null ? '∞' : r.high.toFixed(2)}]` : ''}`
     : '';
-  return `${c.baseline} ${value(c.baselineMean)} vs rc ${value(c.candidateMean)}${over}: difference ${value(i.diff)} ${ci}${ratio} — ${words}`;
+  return `${c.baseline} ${value(c.baselineMean)} vs ${c.candidate} ${value(c.candidateMean)}${over}: difference ${value(i.diff)} ${ci}${ratio} — ${words}`;
 }

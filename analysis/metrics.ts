@@ -25,6 +25,8 @@ interface MetricSpec {
    * it is compared over events (analysis/significance.ts `eventTest`), not over trials.
    */
   perEvent?: (t: Trial) => number[];
+  /** the server feature the metric rests on: where a server lacks it, the metric is not applicable */
+  premise?: 'tasks' | 'handles' | 'ttl' | 'replicaHeader';
 }
 
 const latencyCache = new WeakMap<Trial, { p50: number; p99: number }>();
@@ -151,6 +153,7 @@ export const METRICS = {
     betterWhen: 'lower',
     fromTrial: (t) => t.engine.lifecycle.tasksLost,
     fromSummary: (v) => v.lifecycle.tasksLost,
+    premise: 'tasks',
   },
   p99DuringUs: {
     label: 'p99 during action',
@@ -178,12 +181,12 @@ export const METRICS = {
   ),
   tasksLostPerEvent: perEventMetric(
     'tasksLostPerEvent',
-    { label: 'tasks lost / event', unit: 'tasks', betterWhen: 'lower' },
+    { label: 'tasks lost / event', unit: 'tasks', betterWhen: 'lower', premise: 'tasks' },
     (e) => e.byClass?.task_lost ?? null,
   ),
   handlesRejectedPerEvent: perEventMetric(
     'handlesRejectedPerEvent',
-    { label: 'handles rejected / event', unit: 'handles', betterWhen: 'lower' },
+    { label: 'handles rejected / event', unit: 'handles', betterWhen: 'lower', premise: 'handles' },
     (e) => e.byClass?.handle_rejected ?? null,
   ),
   eventP99Us: perEventMetric(
@@ -209,10 +212,23 @@ export const METRICS = {
     betterWhen: 'lower',
     fromTrial: (t) => trialScaling(t).loadSpread?.cv ?? null,
     fromSummary: (v) => v.scaling?.loadSpread?.cv ?? null,
+    premise: 'replicaHeader',
   },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof METRICS;
+
+/** Why a metric is not applicable to a variant (its server lacks the metric's premise), or null. */
+export function notApplicableWhy(v: VariantSummary, metric: MetricName): string | null {
+  const premise = (METRICS[metric] as MetricSpec).premise;
+  return (premise && v.notApplicable?.[premise]) || null;
+}
+
+/** A lifecycle count's cell text: the count, or "n/a (why)" where the server lacks the premise. */
+export function countOrNotApplicable(v: VariantSummary, premise: string, count: number): string {
+  const why = v.notApplicable?.[premise];
+  return why ? `n/a (${why})` : String(count);
+}
 
 export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
 

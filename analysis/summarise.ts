@@ -6,6 +6,7 @@ import {
   COMMON_METRICS,
   METRICS,
   type MetricName,
+  notApplicableWhy,
   perEventOf,
   TURN_METRICS,
 } from './metrics.js';
@@ -168,6 +169,7 @@ function summariseGroup(trials: Trial[]): VariantSummary {
     experimentId: first.experimentId,
     experiment: first.experiment,
     variant: first.variant,
+    protocol: first.engine.target.protocol,
     trials: trials.length,
     requests,
     throughputPerSecond: durationS > 0 ? requests / durationS : 0,
@@ -236,9 +238,18 @@ function eventComparison(
 
 export function summariseLoaded(run: LoadedRun): RunSummary {
   const variants = trialsByGroup(run.trials).map(summariseGroup);
+  const servers = run.manifest.variantInfo;
+  for (const v of variants) {
+    const na = servers?.[v.variant]?.notApplicable;
+    if (!na || Object.keys(na).length === 0) continue;
+    v.notApplicable = na;
+    // A figure whose premise the server lacks is not a measurement: no per-trial values, no comparison.
+    for (const m of Object.keys(v.perTrial) as MetricName[]) if (notApplicableWhy(v, m)) delete v.perTrial[m];
+  }
   const comparisons: Comparison[] = [];
-  for (const rc of variants.filter((v) => v.variant === 'rc')) {
-    for (const legacy of variants.filter((v) => v.experimentId === rc.experimentId && v.variant !== 'rc')) {
+  // Each 2026-07-28 variant against each 2025-11-25 variant of the same experiment (rc vs legacy-* for the built-ins).
+  for (const rc of variants.filter(isModern)) {
+    for (const legacy of variants.filter((v) => v.experimentId === rc.experimentId && !isModern(v))) {
       for (const metric of analysisOf(rc.experiment)?.compared ?? COMMON_COMPARED) {
         const ea = legacy.perEvent?.[metric];
         const eb = rc.perEvent?.[metric];
@@ -254,7 +265,7 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
           metric,
           unit: METRICS[metric].unit,
           baseline: legacy.variant,
-          candidate: 'rc',
+          candidate: rc.variant,
           baselineMean: a.reduce((s, x) => s + x, 0) / a.length,
           candidateMean: b.reduce((s, x) => s + x, 0) / b.length,
           interval: bootstrapDiff(a, b),
@@ -280,5 +291,11 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
     cpuLimits: cpuLimitsOf(run.trials),
     loadSource: loadSourceOf(run.trials),
     thresholds: [],
+    ...(servers ? { servers } : {}),
   };
+}
+
+/** Whether a variant spoke 2026-07-28 (summaries written before `protocol` existed: the built-in `rc`). */
+export function isModern(v: VariantSummary): boolean {
+  return v.protocol ? v.protocol === '2026-07-28' : v.variant === 'rc';
 }

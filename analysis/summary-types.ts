@@ -1,3 +1,4 @@
+import type { VariantInfo } from '../rundir/layout.js';
 import type { EngineResult } from '../rundir/raw-result.js';
 import type { MetricDirection, MetricUnit } from './metric-units.js';
 import type { Interval } from './stats.js';
@@ -76,6 +77,13 @@ export interface VariantSummary {
   } | null;
   /** disruption experiments: per-event values of the per-event metrics, one array per trial */
   perEvent?: Record<string, number[][]>;
+  /** the protocol era the variant's trials spoke */
+  protocol?: '2025-11-25' | '2026-07-28';
+  /**
+   * Premises the variant's server does not support (`tasks`, `handles`, `ttl`), each with the reason;
+   * the metrics that rest on them are "not applicable", never a zero (servers that are not ours).
+   */
+  notApplicable?: Record<string, string>;
   /** per-trial values of the metrics compared across variants */
   perTrial: Record<string, number[]>;
   spread: Record<string, { mean: number; min: number; max: number } | null>;
@@ -143,6 +151,8 @@ export interface RunSummary {
   loadSource?: LoadSourceSummary;
   /** the run's k6-style thresholds, each checked per experiment × variant (empty when none are set) */
   thresholds: ThresholdResult[];
+  /** variants whose server is not ours: what was found and planned (run.json's variantInfo) */
+  servers?: Record<string, VariantInfo>;
 }
 
 export interface CpuLimitsSummary {

@@ -1,7 +1,7 @@
 import { HISTOGRAM_KEYS, requestLatencyKey } from '../rundir/raw-result.js';
 import { plannedMatch, THRESHOLD_METRICS, type ThresholdSpec } from '../rundir/threshold-spec.js';
 import { type LoadedRun, type Trial, trialsByGroup } from './load-run.js';
-import { METRICS, type MetricName } from './metrics.js';
+import { METRICS, type MetricName, notApplicableWhy } from './metrics.js';
 import { mergeHistograms } from './stats.js';
 import { summariseLoaded } from './summarise.js';
 import type { RunSummary, ThresholdResult, VariantSummary } from './summary-types.js';
@@ -88,11 +88,13 @@ export function evaluateThresholds(
       const first = trials[0] as Trial;
       if (!plannedMatch(spec, first)) continue;
       matched++;
-      const observed = observe(
-        spec,
-        trials,
-        summary.variants.find((v) => v.experimentId === first.experimentId && v.variant === first.variant),
+      const variant = summary.variants.find(
+        (v) => v.experimentId === first.experimentId && v.variant === first.variant,
       );
+      // A metric whose premise the server lacks (no tasks) is not applicable: it neither passes nor reads 0.
+      const notApplicable =
+        spec.metric === 'tasks_lost' && variant ? notApplicableWhy(variant, 'tasksLost') : null;
+      const observed = notApplicable ? null : observe(spec, trials, variant);
       const unit =
         spec.metric === 'errors' && spec.aggregation === 'count' ? '' : THRESHOLD_METRICS[spec.metric].unit;
       results.push({
@@ -103,7 +105,9 @@ export function evaluateThresholds(
         unit,
         // Nothing measured cannot pass: a threshold on turns of a run without turns is a config mistake.
         ok: observed !== null && compare(spec.op, observed, spec.value),
-        ...(observed === null ? { note: 'nothing recorded for this metric' } : {}),
+        ...(observed === null
+          ? { note: notApplicable ? `not applicable: ${notApplicable}` : 'nothing recorded for this metric' }
+          : {}),
       });
     }
     if (matched === 0)

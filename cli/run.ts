@@ -47,7 +47,7 @@ export function registerRunCommand(program: Command): void {
     )
     .option(
       '--variants <list>',
-      `comma-separated subset of ${VARIANT_NAMES.join(', ')} (default all)`,
+      `comma-separated variants: the built-ins ${VARIANT_NAMES.join(', ')} and any the --config file defines (default: the file's variants, else the built-ins)`,
       text('--variants'),
     )
     .addOption(

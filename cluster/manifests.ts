@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { haproxyRouting, type L7Rules, rulesFromHttpRoute } from './l7-rules.js';
 import type { HpaPolicy, HpaSpec, L7Routing, VariantName, VariantSpec } from './provider.js';
+import { BUILTIN_VARIANT_NAMES, builtinVariant, type VariantDefinition } from './variants.js';
 
 /**
  * The Kubernetes objects in cluster/manifests are the single source of truth for every provider:
@@ -20,15 +21,15 @@ const manifestDir = fileURLToPath(
   ),
 );
 
-/** What makes each variant what it is (design notes, "The deployments under test"). */
-const VARIANT_SHAPE: Record<
-  VariantName,
-  { server: 'legacy' | 'rc'; store: 'memory' | 'redis'; affinity: 'ClientIP' | 'None' }
-> = {
-  'legacy-sticky': { server: 'legacy', store: 'memory', affinity: 'ClientIP' },
-  'legacy-redis': { server: 'legacy', store: 'redis', affinity: 'None' },
-  rc: { server: 'rc', store: 'redis', affinity: 'None' },
-};
+/** The variant's record: a built-in (cluster/variants.ts) or the one the run config defines. */
+function definitionOf(name: VariantName, given?: VariantDefinition): VariantDefinition {
+  const d = given ?? builtinVariant(name);
+  if (!d)
+    throw new Error(
+      `variant: unknown "${name}" (one of ${BUILTIN_VARIANT_NAMES.join(', ')}, or define it under variants:)`,
+    );
+  return d;
+}
 
 /**
  * `prepared` (default): the manifests as they are (preStop delay, shutdown delay with readiness off,
@@ -41,6 +42,8 @@ export type DeploymentMode = 'prepared' | 'unprepared';
 const UNPREPARED_TERMINATION_GRACE_SECONDS = 5;
 
 export interface VariantOverrides {
+  /** the variant's record, when it is not a built-in (a server that is not ours, from the run config) */
+  definition?: VariantDefinition;
   deployment?: DeploymentMode;
   replicas?: number;
   /** MCPBENCH_* variables added to the container env (override the manifest's) */
@@ -85,20 +88,42 @@ function render(file: string, vars: Record<string, string>): K8sObject[] {
   return parseAllDocuments(text).map((d) => d.toJS() as K8sObject);
 }
 
+/**
+ * A server that is not ours runs the user's image with its own entry point, env, port and probes
+ * (or none); the rest of the objects (strategy, preStop, PDB, Service, HPA) stay the manifests'.
+ */
+function foreignContainer(deployment: K8sObject, container: K8sObject, d: VariantDefinition): void {
+  const f = d.foreign;
+  if (!f) throw new Error(`${d.name}: a foreign variant needs its server described`);
+  deployment.metadata.annotations = { ...deployment.metadata.annotations, 'mcpbench/server': 'foreign' };
+  container.image = f.kube?.image ?? `mcpbench-byo/${d.name}:no-image-given`;
+  delete container.args;
+  container.ports = [{ name: 'http', containerPort: f.kube?.containerPort ?? 8080 }];
+  container.env = Object.entries(f.kube?.env ?? {}).map(([name, value]) => ({ name, value }));
+  if (d.redis && f.redisEnv) container.env.push({ name: f.redisEnv, value: 'redis://mcp-redis:6379' });
+  container.readinessProbe =
+    f.readiness === 'mcp'
+      ? { tcpSocket: { port: 'http' }, periodSeconds: 1, failureThreshold: 1 }
+      : { httpGet: { path: f.readiness.httpPath, port: 'http' }, periodSeconds: 1, failureThreshold: 1 };
+  if (f.livenessPath === null) delete container.livenessProbe;
+  else container.livenessProbe.httpGet.path = f.livenessPath;
+}
+
 /** The rendered Deployment, PodDisruptionBudget, Service and HPA of one variant, with the overrides applied. */
 export function variantObjects(name: VariantName, overrides: VariantOverrides = {}): K8sObject[] {
-  const shape = VARIANT_SHAPE[name];
+  const shape = definitionOf(name, overrides.definition);
   const objects = render('variant.yaml', {
     VARIANT: name,
-    SERVER: shape.server,
+    SERVER: shape.server === 'foreign' ? 'rc' : shape.server,
     IMAGE: overrides.image ?? `mcpbench/server:dev`,
     REPLICAS: String(overrides.replicas ?? 2),
     STORE: shape.store,
-    AFFINITY: shape.affinity,
+    AFFINITY: shape.routing === 'client-ip' ? 'ClientIP' : 'None',
   });
   const deployment = objects.find((o) => o.kind === 'Deployment') as K8sObject;
   const pod = deployment.spec.template.spec;
   const container = pod.containers[0];
+  if (shape.server === 'foreign') foreignContainer(deployment, container, shape);
   for (const [k, v] of Object.entries(overrides.env ?? {})) {
     if (!/^[A-Z_][A-Z0-9_]*$/.test(k))
       throw new Error(`env: "${k}" is not a valid environment variable name`);
@@ -365,7 +390,12 @@ function validateHpa(variant: VariantName, hpa: K8sObject): void {
 export function variantSpecFromObjects(
   name: VariantName,
   objects: K8sObject[],
-  extra: { rttMs?: number; methodRouting?: boolean; sessionHash?: boolean } = {},
+  extra: {
+    rttMs?: number;
+    methodRouting?: boolean;
+    sessionHash?: boolean;
+    definition?: VariantDefinition;
+  } = {},
 ): VariantSpec {
   const deployment = objects.find((o) => o.kind === 'Deployment');
   const service = objects.find((o) => o.kind === 'Service');
@@ -380,7 +410,13 @@ export function variantSpecFromObjects(
   const replicas = Number(deployment.spec.replicas);
   const rolling = deployment.spec.strategy?.rollingUpdate ?? {};
   const hpaObj = objects.find((o) => o.kind === 'HorizontalPodAutoscaler');
-  const server = String(container.args.at(-1)).includes('/legacy/') ? 'legacy' : 'rc';
+  const foreign = deployment.metadata.annotations?.['mcpbench/server'] === 'foreign';
+  const server: VariantSpec['server'] = foreign
+    ? 'foreign'
+    : String(container.args.at(-1)).includes('/legacy/')
+      ? 'legacy'
+      : 'rc';
+  const definition = definitionOf(name, extra.definition);
   let hpa: HpaSpec | undefined;
   if (hpaObj) {
     if (container.resources?.requests?.cpu === undefined)
@@ -409,19 +445,25 @@ export function variantSpecFromObjects(
     };
   }
   const routing: VariantSpec['routing'] =
-    extra.methodRouting && server === 'rc'
-      ? 'mcp-method'
-      : service.spec.sessionAffinity === 'ClientIP'
-        ? extra.sessionHash
-          ? 'session-hash'
-          : 'client-ip'
-        : 'round-robin';
+    foreign && definition.routing === 'l7'
+      ? definition.protocol === '2025-11-25'
+        ? 'session-hash'
+        : 'mcp-method'
+      : extra.methodRouting && server === 'rc'
+        ? 'mcp-method'
+        : service.spec.sessionAffinity === 'ClientIP'
+          ? extra.sessionHash
+            ? 'session-hash'
+            : 'client-ip'
+          : 'round-robin';
   const liveness = container.livenessProbe;
   const limit = container.resources?.limits?.cpu;
   const request = container.resources?.requests?.cpu;
   return {
     name,
     server,
+    protocol: definition.protocol,
+    ...(definition.foreign ? { foreign: definition.foreign } : {}),
     deployment:
       deployment.metadata.annotations?.['mcpbench/deployment'] === 'unprepared' ? 'unprepared' : 'prepared',
     preStopSleepSeconds: Number(container.lifecycle?.preStop?.sleep?.seconds ?? 0),
@@ -431,7 +473,7 @@ export function variantSpecFromObjects(
     maxUnavailable: intOrPercent(rolling.maxUnavailable ?? '25%', replicas, false),
     terminationGracePeriodSeconds: pod.terminationGracePeriodSeconds ?? 30,
     routing,
-    redis: env.MCPBENCH_STORE === 'redis' || server === 'rc',
+    redis: foreign ? definition.redis : env.MCPBENCH_STORE === 'redis' || server === 'rc',
     hpa,
     rttMs: extra.rttMs,
     ...(service.spec.sessionAffinity === 'ClientIP'
@@ -455,8 +497,7 @@ export function variantSpecFromObjects(
 }
 
 export function variantSpec(name: VariantName, overrides: VariantOverrides = {}): VariantSpec {
-  if (!VARIANT_SHAPE[name])
-    throw new Error(`variant: unknown "${name}" (one of ${Object.keys(VARIANT_SHAPE).join(', ')})`);
+  definitionOf(name, overrides.definition);
   if (overrides.replicas !== undefined && !(Number.isInteger(overrides.replicas) && overrides.replicas >= 1))
     throw new Error(`${name}: replicas must be an integer ≥ 1 (got ${overrides.replicas})`);
   if (overrides.rttMs !== undefined && !(overrides.rttMs >= 0))
@@ -469,7 +510,9 @@ export function variantSpec(name: VariantName, overrides: VariantOverrides = {})
  * provider followed): variantObjects(spec.name, overridesFromSpec(spec)).
  */
 export function overridesFromSpec(spec: VariantSpec): VariantOverrides {
+  const definition = builtinVariant(spec.name) ? undefined : definitionOfSpec(spec);
   return {
+    ...(definition ? { definition } : {}),
     deployment: spec.deployment,
     replicas: spec.replicas,
     env: spec.env,
@@ -506,5 +549,18 @@ export function overridesFromSpec(spec: VariantSpec): VariantOverrides {
           },
         }
       : {}),
+  };
+}
+
+/** A foreign variant's record again, from its spec (overridesFromSpec renders the same objects). */
+function definitionOfSpec(spec: VariantSpec): VariantDefinition {
+  return {
+    name: spec.name,
+    protocol: spec.protocol,
+    server: spec.server,
+    store: 'memory',
+    routing: spec.routing === 'client-ip' ? 'client-ip' : spec.routing === 'round-robin' ? 'none' : 'l7',
+    redis: spec.redis,
+    ...(spec.foreign ? { foreign: spec.foreign } : {}),
   };
 }

@@ -5,14 +5,22 @@ import type { GeneratorResult, GeneratorSpec } from '../rundir/generator-spec.js
  * to a cluster through it; an engine only ever sees the URLs it returns.
  */
 
-export type VariantName = 'legacy-sticky' | 'legacy-redis' | 'rc';
+import type { ForeignServer, ProtocolChoice } from './variants.js';
+
+/** A variant's name: one of the built-ins (cluster/variants.ts) or one the run config defines. */
+export type VariantName = string;
+/** The built-in variants, the default of every run. */
 export const VARIANT_NAMES: readonly VariantName[] = ['legacy-sticky', 'legacy-redis', 'rc'];
 
 /** How a variant is deployed; derived from the manifests in cluster/manifests (the source of truth). */
 export interface VariantSpec {
   name: VariantName;
-  /** Server program: servers/legacy or servers/rc. */
-  server: 'legacy' | 'rc';
+  /** Server program: servers/legacy or servers/rc, or a server that is not ours (`foreign`). */
+  server: 'legacy' | 'rc' | 'foreign';
+  /** The protocol era the variant speaks (`auto`: detected before the first trial). */
+  protocol: ProtocolChoice;
+  /** How to run a server that is not ours (server: foreign). */
+  foreign?: ForeignServer;
   replicas: number;
   /** MCPBENCH_* environment for every replica (tool cost, catalogue size, ttl, store, ...). */
   env: Record<string, string>;

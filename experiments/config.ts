@@ -3,7 +3,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { cpuMillicores, MIN_CPU_MILLICORES } from '../cluster/manifests.js';
 import { VARIANT_NAMES, type VariantName } from '../cluster/provider.js';
+import { BUILTIN_VARIANTS, builtinVariant, type VariantDefinition } from '../cluster/variants.js';
 import { parseThresholds } from '../rundir/threshold-spec.js';
+import { WorkloadSchema } from '../scenarios/models/workload.ts';
 import { describeFileError } from '../util/file-errors.js';
 import { type ExperimentDefinition, repeatedActions } from './definitions.js';
 import { DEFAULT_EXPERIMENTS, EXPERIMENT_NAMES, type ExperimentName } from './registry.js';
@@ -127,6 +129,123 @@ const ExperimentOverrideSchema = z.strictObject({
     .optional(),
 });
 
+const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name');
+const PlainEnv = z.record(EnvVarName, z.union([z.string(), z.number(), z.boolean()]).transform(String));
+const UrlPath = z.string().regex(/^\/[^\s?#]*$/, 'a path starting with /');
+
+/**
+ * A variant defined in the run config: any MCP server over Streamable HTTP (cluster/variants.ts).
+ * Local runs start `local.command`; kind/kube run `kube.image`.
+ */
+const ForeignVariantSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/, 'a variant name is lower-case letters, digits and -'),
+    protocol: z.enum(['2025-11-25', '2026-07-28', 'auto']),
+    routing: z.enum(['client-ip', 'none', 'l7']).default('none'),
+    replicas: z.number().int().min(1).max(32).optional(),
+    /** the variant needs the Redis the harness runs; `env` receives its URL */
+    redis: z.strictObject({ env: EnvVarName }).optional(),
+    path: UrlPath.default('/mcp'),
+    readiness: z.union([z.literal('mcp'), z.strictObject({ path: UrlPath })]).default('mcp'),
+    liveness: z.union([z.literal('none'), z.strictObject({ path: UrlPath })]).default('none'),
+    local: z
+      .strictObject({
+        command: z.string().trim().min(1, 'needs a value, got an empty string'),
+        args: z.array(z.union([z.string(), z.number()]).transform(String)).default([]),
+        env: PlainEnv.default({}),
+        cwd: z.string().min(1).optional(),
+        portEnv: EnvVarName.optional(),
+      })
+      .superRefine((l, ctx) => {
+        if (!l.portEnv && !l.args.some((a) => a.includes('{port}')))
+          ctx.addIssue({
+            code: 'custom',
+            message: 'say how the port is passed: {port} in args, or portEnv (e.g. PORT)',
+          });
+      })
+      .optional(),
+    kube: z
+      .strictObject({
+        image: z.string().trim().min(1),
+        env: PlainEnv.default({}),
+        containerPort: z.number().int().min(1).max(65535).default(8080),
+      })
+      .optional(),
+    workload: WorkloadSchema.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (!v.local && !v.kube)
+      ctx.addIssue({ code: 'custom', message: 'needs local (a command) or kube (an image), or both' });
+  })
+  .transform(
+    (v): VariantDefinition => ({
+      name: v.name,
+      protocol: v.protocol,
+      server: 'foreign',
+      store: 'memory',
+      routing: v.routing,
+      ...(v.replicas !== undefined ? { replicas: v.replicas } : {}),
+      redis: v.redis !== undefined,
+      foreign: {
+        ...(v.local ? { local: v.local } : {}),
+        ...(v.kube ? { kube: v.kube } : {}),
+        path: v.path,
+        readiness: v.readiness === 'mcp' ? 'mcp' : { httpPath: v.readiness.path },
+        livenessPath: v.liveness === 'none' ? null : v.liveness.path,
+        ...(v.redis ? { redisEnv: v.redis.env } : {}),
+        ...(v.workload ? { workload: v.workload } : {}),
+      },
+    }),
+  );
+
+/**
+ * `variants:` a list of built-in names and variant definitions (or a comma-separated string of names,
+ * as `--variants` gives it). Resolved to the names, in order; the definitions go to `variantDefinitions`.
+ */
+const VariantsSchema = z.unknown().transform((given, ctx): Array<string | VariantDefinition> => {
+  const value =
+    typeof given === 'string'
+      ? given
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : given;
+  if (!Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: 'expected a list of variant names and definitions' });
+    return z.NEVER;
+  }
+  // Each entry on its own, so that an error names the entry and its field (variants[1].local.command).
+  // A name resolves against the built-ins and the variants the list defines.
+  const definedNames = value
+    .map((e) => (typeof e === 'object' && e !== null && 'name' in e ? String(e.name) : null))
+    .filter((n): n is string => n !== null);
+  const known = [...new Set([...VARIANT_NAMES, ...definedNames])];
+  const seen = new Set<string>();
+  return value.map((entry, i) => {
+    const given = typeof entry === 'string' ? entry : (entry as { name?: unknown } | null)?.name;
+    const name = typeof given === 'string' ? given.trim() : '';
+    if (name && seen.has(name))
+      ctx.addIssue({ code: 'custom', path: [i], message: `variant "${name}" is listed twice` });
+    seen.add(name);
+    if (typeof entry === 'string') {
+      if (!name) ctx.addIssue({ code: 'custom', path: [i], message: 'needs a value, got an empty string' });
+      else if (!known.includes(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `unknown variant "${name}" (choose from ${known.join(', ')}, or define it)`,
+        });
+      return name;
+    }
+    const r = ForeignVariantSchema.safeParse(entry);
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [i, ...issue.path] } as never);
+    return '';
+  });
+});
+
 const csv = <T extends string>(allowed: readonly T[], what: string) =>
   z
     .union([z.array(z.string()), z.string()])
@@ -144,70 +263,97 @@ const csv = <T extends string>(allowed: readonly T[], what: string) =>
     })
     .transform((list) => list as T[]);
 
-const RunConfigSchema = z.strictObject({
-  cluster: z.enum(['local', 'kind', 'kube']).default('local'),
-  /** kubeconfig context for --cluster kube */
-  context: z.string().trim().min(1, 'needs a value, got an empty string').optional(),
-  /** kind: leave the cluster up after the run (a cluster that was up before a run is always left). */
-  keep: z.boolean().default(false),
-  engine: z.enum(['builtin', 'k6']).default('builtin'),
-  /** local: an external Redis to use instead of starting one (REDIS_URL does the same); never killed. */
-  redisUrl: z.string().optional(),
-  /** L7 Services: legacy-sticky hashes Mcp-Session-Id, rc routes on Mcp-Method and balances per request. */
-  l7: z.boolean().default(false),
-  /** prepared: preStop delay, readiness off on SIGTERM, grace to match, PDB; unprepared: none of these. */
-  deployment: z.enum(['prepared', 'unprepared']).default('prepared'),
-  /**
-   * Where the load comes from on kind/kube: `cluster` (default there) runs it in generator pods next to
-   * the servers, through the Service's in-cluster address; `host` drives it from this machine through
-   * the ports published on 127.0.0.1. Local runs always load from the host.
-   */
-  loadFrom: z.enum(['cluster', 'host']).optional(),
-  /** In-cluster generator pods per trial (default: sized from the load and the nodes' CPU, at least 2). */
-  generators: z.number().int().min(1).max(256).optional(),
-  experiments: csv(EXPERIMENT_NAMES, 'experiment').default([...EXPERIMENT_NAMES]),
-  variants: csv(VARIANT_NAMES, 'variant').default([...VARIANT_NAMES]),
-  /**
-   * Overrides every experiment's own duration (its timed actions and load stages scale with it);
-   * an `overrides.<name>.duration` in the file is more specific and wins over it, a `--duration` flag
-   * wins over both.
-   */
-  duration: DurationSchema.optional(),
-  /**
-   * Per-pod CPU request and limit for every experiment (`--cpu-request`, `--cpu-limit`); an
-   * `overrides.<name>.resources` field is more specific and wins over it, a flag wins over both.
-   */
-  resources: ResourcesSchema.optional(),
-  /** Overrides every experiment's own number of trials; precedence as for `duration`. */
-  trials: z.number().int().min(1).max(100).optional(),
-  seed: z.number().int().min(0).default(1),
-  out: z.string().trim().min(1, 'needs a value, got an empty string').optional(),
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]+$/, 'a run name is letters, digits, . _ -')
-    .optional(),
-  overrides: z.partialRecord(z.enum(EXPERIMENT_NAMES), ExperimentOverrideSchema).default({}),
-  /** k6-style thresholds checked after the run (analysis/thresholds.ts; README): a failed one exits 1. */
-  thresholds: z
-    .unknown()
-    .optional()
-    .superRefine((value, ctx) => {
-      try {
-        parseThresholds(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^thresholds\.?:? ?/, '') });
-      }
-    }),
-});
+const RunConfigSchema = z
+  .strictObject({
+    cluster: z.enum(['local', 'kind', 'kube']).default('local'),
+    /** kubeconfig context for --cluster kube */
+    context: z.string().trim().min(1, 'needs a value, got an empty string').optional(),
+    /** kind: leave the cluster up after the run (a cluster that was up before a run is always left). */
+    keep: z.boolean().default(false),
+    engine: z.enum(['builtin', 'k6']).default('builtin'),
+    /** local: an external Redis to use instead of starting one (REDIS_URL does the same); never killed. */
+    redisUrl: z.string().optional(),
+    /** L7 Services: legacy-sticky hashes Mcp-Session-Id, rc routes on Mcp-Method and balances per request. */
+    l7: z.boolean().default(false),
+    /** prepared: preStop delay, readiness off on SIGTERM, grace to match, PDB; unprepared: none of these. */
+    deployment: z.enum(['prepared', 'unprepared']).default('prepared'),
+    /**
+     * Where the load comes from on kind/kube: `cluster` (default there) runs it in generator pods next to
+     * the servers, through the Service's in-cluster address; `host` drives it from this machine through
+     * the ports published on 127.0.0.1. Local runs always load from the host.
+     */
+    loadFrom: z.enum(['cluster', 'host']).optional(),
+    /** In-cluster generator pods per trial (default: sized from the load and the nodes' CPU, at least 2). */
+    generators: z.number().int().min(1).max(256).optional(),
+    experiments: csv(EXPERIMENT_NAMES, 'experiment').default([...EXPERIMENT_NAMES]),
+    variants: VariantsSchema.default([...VARIANT_NAMES]),
+    /**
+     * Overrides every experiment's own duration (its timed actions and load stages scale with it);
+     * an `overrides.<name>.duration` in the file is more specific and wins over it, a `--duration` flag
+     * wins over both.
+     */
+    duration: DurationSchema.optional(),
+    /**
+     * Per-pod CPU request and limit for every experiment (`--cpu-request`, `--cpu-limit`); an
+     * `overrides.<name>.resources` field is more specific and wins over it, a flag wins over both.
+     */
+    resources: ResourcesSchema.optional(),
+    /** Overrides every experiment's own number of trials; precedence as for `duration`. */
+    trials: z.number().int().min(1).max(100).optional(),
+    seed: z.number().int().min(0).default(1),
+    out: z.string().trim().min(1, 'needs a value, got an empty string').optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'a run name is letters, digits, . _ -')
+      .optional(),
+    overrides: z.partialRecord(z.enum(EXPERIMENT_NAMES), ExperimentOverrideSchema).default({}),
+    /** k6-style thresholds checked after the run (analysis/thresholds.ts; README): a failed one exits 1. */
+    thresholds: z
+      .unknown()
+      .optional()
+      .superRefine((value, ctx) => {
+        try {
+          parseThresholds(value);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^thresholds\.?:? ?/, '') });
+        }
+      }),
+  })
+  .transform((c, ctx) => {
+    // A definition with a built-in's name replaces it.
+    const defined = new Map<string, VariantDefinition>();
+    for (const v of c.variants) if (typeof v !== 'string') defined.set(v.name, v);
+    const names: VariantName[] = c.variants.map((v) => (typeof v === 'string' ? v : v.name));
+    if (names.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['variants'], message: 'at least one variant is needed' });
+    const variantDefinitions = names.map(
+      (n) => defined.get(n) ?? builtinVariant(n) ?? (BUILTIN_VARIANTS[0] as VariantDefinition),
+    );
+    return { ...c, variants: names, variantDefinitions };
+  });
 export type RunConfig = z.output<typeof RunConfigSchema>;
 
+/** A variant of this run by name (its definition from the config, or the built-in). */
+export function variantDefinition(config: RunConfig, name: VariantName): VariantDefinition {
+  const d = config.variantDefinitions.find((v) => v.name === name) ?? builtinVariant(name);
+  if (!d) throw new Error(`variant ${name}: not a variant of this run`);
+  return d;
+}
+
 export class ConfigError extends Error {}
+
+/** `variants[1].local.command`: list indices in brackets, as a reader of the YAML counts them. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i === 0 ? '' : '.'}${String(k)}`))
+    .join('');
+}
 
 /** Formats zod issues as `field.path: message` lines, prefixed with where the value came from. */
 function describeIssues(error: z.ZodError, source: string): string {
   return error.issues
     .map((issue) => {
-      const path = issue.path.length ? issue.path.join('.') : '(top level)';
+      const path = issue.path.length ? fieldPath(issue.path) : '(top level)';
       return `${source}: ${path}: ${issue.message}`;
     })
     .join('\n');
@@ -263,6 +409,19 @@ export function buildRunConfig(
   const merged: Record<string, unknown> = { ...file, ...given };
   if (Object.keys(flagResources).length)
     merged.resources = { ...(file.resources as Record<string, unknown> | undefined), ...flagResources };
+  // `--variants a,b` selects by name among the built-ins and the variants the file defines.
+  if (typeof flags.variants === 'string' && Array.isArray(file.variants)) {
+    const definedInFile = new Map(
+      (file.variants as unknown[])
+        .filter((v): v is { name: string } => typeof v === 'object' && v !== null && 'name' in v)
+        .map((v) => [v.name, v]),
+    );
+    merged.variants = flags.variants
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((n) => definedInFile.get(n) ?? n);
+  }
   const result = RunConfigSchema.safeParse(merged);
   if (!result.success) {
     throw new ConfigError(
@@ -271,7 +430,7 @@ export function buildRunConfig(
           const flag =
             i.path[0] === 'resources' && String(i.path[1]) in flagResources
               ? RESOURCE_FLAGS[i.path[1] as keyof ResourcesConfig]
-              : `--${String(i.path[0] ?? '')}${i.path.length > 1 ? `.${i.path.slice(1).join('.')}` : ''}`;
+              : `--${fieldPath(i.path)}`;
           return `${flag}: ${i.message}`;
         })
         .join('\n'),

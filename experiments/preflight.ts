@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { parseThresholds, plannedMatch, type ThresholdSpec } from '../rundir/threshold-spec.js';
 import { requireK6 } from '../scenarios/k6-runner/run-k6.js';
 import { SCENARIOS } from '../scenarios/models/scenarios.js';
@@ -216,6 +216,48 @@ const checkRedisUrl: PreflightCheck = ({ config }) =>
       ]
     : [];
 
+/**
+ * Variants whose server is not ours: on local their command must be there (a name in PATH, or a path
+ * from their working directory) and so must that directory; kind and kube do not run them yet.
+ */
+const checkForeignVariants: PreflightCheck = async ({ config }) => {
+  const problems: PreflightProblem[] = [];
+  for (const [i, d] of config.variantDefinitions.entries()) {
+    if (d.server !== 'foreign') continue;
+    const field = `variants[${i}]`;
+    if (config.cluster !== 'local') {
+      problems.push({
+        field,
+        message: `${d.name}: a server that is not ours runs on --cluster local only in this version (kind/kube image loading is not built yet)`,
+      });
+      continue;
+    }
+    const local = d.foreign?.local;
+    if (!local) {
+      problems.push({ field: `${field}.local`, message: `${d.name}: --cluster local needs local.command` });
+      continue;
+    }
+    const cwd = local.cwd ? resolve(local.cwd) : process.cwd();
+    if (
+      local.cwd &&
+      !(await access(cwd).then(
+        () => true,
+        () => false,
+      ))
+    )
+      problems.push({ field: `${field}.local.cwd`, message: `${local.cwd}: no such directory` });
+    const found = local.command.includes('/')
+      ? await findExecutable(resolve(cwd, local.command))
+      : await findExecutable(local.command);
+    if (!found)
+      problems.push({
+        field: `${field}.local.command`,
+        message: `"${local.command}" is not an executable file${local.command.includes('/') ? ` (from ${cwd})` : ' in PATH'}; install the server first (for examples/byo.yaml: npm run byo:install)`,
+      });
+  }
+  return problems;
+};
+
 /** The checks, in the order their problems are printed. Add new ones here. */
 export const PREFLIGHT_CHECKS: PreflightCheck[] = [
   checkRunDir,
@@ -225,6 +267,7 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
   checkCluster,
   checkEngine,
   checkRedisUrl,
+  checkForeignVariants,
 ];
 
 /** Runs every check and returns every problem found (none: the run may start). */

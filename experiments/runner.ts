@@ -9,13 +9,14 @@ import type { EngineResult } from '../rundir/raw-result.js';
 import { currentRunProcess } from '../rundir/run-process.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import type { RunConfig } from './config.js';
-import { loadsFromCluster, variantsFor } from './config.js';
+import { loadsFromCluster, variantDefinition, variantsFor } from './config.js';
 import {
   type ExperimentCase,
   type ExperimentDefinition,
   experimentId,
   type TimedAction,
 } from './definitions.js';
+import { describeTarget, type LoadTarget, loadTarget } from './foreign-target.js';
 import { writeGenerators } from './generators-record.js';
 import { type InClusterLoad, type LoadHandle, startLoad } from './load-driver.js';
 import { TrialRecorder } from './trial-recorder.js';
@@ -112,9 +113,11 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
       const provider = await options.createProvider();
       try {
         manifest.cluster.kubernetesVersion ??= await provider.kubernetesVersion();
+        const definition = variantDefinition(config, step.variant);
         const spec = variantSpecFor(step.def, step.c, step.variant, {
           l7: config.l7,
           deployment: config.deployment,
+          definition,
         });
         // What the bring-up says about the whole deployment (whether CPU limits hold) goes into every
         // trial's events: the trial's recorder only starts listening after up().
@@ -130,9 +133,16 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
         }
         const handle = handles.get(step.variant);
         if (!handle) throw new Error(`provider did not bring up ${step.variant}`);
+        const target = await loadTarget(handle.url, definition, step.def);
+        if (target.info && !manifest.variantInfo?.[step.variant]) {
+          manifest.variantInfo = { ...manifest.variantInfo, [step.variant]: target.info };
+          const line = describeTarget(step.variant, target);
+          if (line) log(line);
+          await saveManifest();
+        }
         for (let trial = 1; trial <= step.def.trials; trial++) {
           if (signal.aborted) throw new RunInterrupted('interrupted');
-          const whole = await runTrial(options, provider, handle, step, trial, bringUp);
+          const whole = await runTrial(options, provider, handle, step, trial, bringUp, target);
           const key = `${step.id}/${step.variant}`;
           if (!whole) {
             manifest.interruptedTrials = { ...manifest.interruptedTrials, [key]: trial };
@@ -168,6 +178,7 @@ async function runTrial(
   step: Step,
   trial: number,
   bringUp: ClusterEvent[],
+  target: LoadTarget,
 ): Promise<boolean> {
   const { def, variant } = step;
   const recorder = new TrialRecorder(variant);
@@ -202,9 +213,9 @@ async function runTrial(
       inCluster,
       engine: options.config.engine,
       url: handle.url,
-      protocol: spec2protocol(variant),
+      protocol: target.protocol,
       scenario: def.scenario,
-      scenarioParams: def.scenarioParams,
+      scenarioParams: target.scenarioParams,
       load: def.load,
       durationMs: def.durationMs,
       seed: options.config.seed * 1000 + trial,
@@ -321,10 +332,6 @@ function inClusterLoad(
     cpuRequestMillicores: GENERATOR_POD_CPU.request,
     cpuLimitMillicores: GENERATOR_POD_CPU.limit,
   };
-}
-
-function spec2protocol(variant: VariantName): '2025-11-25' | '2026-07-28' {
-  return variant === 'rc' ? '2026-07-28' : '2025-11-25';
 }
 
 function stageStarts(def: ExperimentDefinition): Array<{ atMs: number; detail: Record<string, unknown> }> {

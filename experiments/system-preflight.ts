@@ -1,6 +1,6 @@
 import { describeRedisSource, type RedisSource, resolveRedis } from '../cluster/local/redis-provision.js';
 import type { RunConfig } from './config.js';
-import { variantsFor } from './config.js';
+import { variantDefinition, variantsFor } from './config.js';
 import type { ExperimentDefinition } from './definitions.js';
 import { variantSpecFor } from './variant-spec.js';
 
@@ -17,7 +17,9 @@ export class SystemPreflightError extends Error {}
 function runNeedsRedis(config: RunConfig, experiments: ExperimentDefinition[]): boolean {
   return experiments.some((def) =>
     def.cases.some((c) =>
-      variantsFor(def, config).some((v) => variantSpecFor(def, c, v, { l7: config.l7 }).redis),
+      variantsFor(def, config).some(
+        (v) => variantSpecFor(def, c, v, { l7: config.l7, definition: variantDefinition(config, v) }).redis,
+      ),
     ),
   );
 }

@@ -22,6 +22,23 @@ import { z } from 'zod';
 
 const RunStatusSchema = z.enum(['running', 'complete', 'failed', 'interrupted']);
 
+/**
+ * A variant whose server is not ours: the protocol it spoke, the tools the load called (found with
+ * tools/list), those left out and why, and the premises it does not support (`tasks`, `handles`,
+ * `ttl`), each with the reason: analysis marks their metrics "not applicable", never zero.
+ */
+const VariantInfoSchema = z.object({
+  server: z.string(),
+  protocol: z.string(),
+  detectedBy: z.string().optional(),
+  tools: z.array(z.string()),
+  inferred: z.array(z.string()),
+  skipped: z.array(z.object({ tool: z.string(), reason: z.string() })),
+  listTtlMs: z.number().nullable(),
+  notApplicable: z.record(z.string(), z.string()),
+});
+export type VariantInfo = z.infer<typeof VariantInfoSchema>;
+
 export const RunManifestSchema = z.object({
   schema: z.literal('mcpbench/run@1'),
   name: z.string(),
@@ -49,6 +66,8 @@ export const RunManifestSchema = z.object({
     })
     .optional(),
   error: z.string().nullable(),
+  /** variants whose server is not ours, by name (absent in runs of the built-in variants only) */
+  variantInfo: z.record(z.string(), VariantInfoSchema).optional(),
 });
 export type RunManifest = z.infer<typeof RunManifestSchema>;
 

@@ -65,7 +65,7 @@ describe('durations need a unit and a sane range (finding 3)', () => {
     const out = await mcpbench(['run', '--config', config, '--out', join(dir, 'never-bare')]);
     expect(out.code, out.stderr).toBe(2);
     expect(out.stderr).toContain(`${config}: duration: 5 has no unit: write 5s or 5ms`);
-    expect(out.stderr).toContain(`${config}: overrides.hpa.load.stages.0.duration: 2 has no unit`);
+    expect(out.stderr).toContain(`${config}: overrides.hpa.load.stages[0].duration: 2 has no unit`);
   });
 });
 

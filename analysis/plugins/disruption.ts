@@ -2,7 +2,7 @@ import jStat from 'jstat';
 import { describeComparison } from '../describe.js';
 import type { AnalysedExperiment } from '../experiment.js';
 import type { Trial } from '../load-run.js';
-import { fmt, METRICS, type MetricName, perEventOf } from '../metrics.js';
+import { fmt, METRICS, type MetricName, notApplicableWhy, perEventOf } from '../metrics.js';
 import { type Block, cell, type RichText, strong, table } from '../report/model.js';
 import type { EventRow, VariantSummary } from '../summary-types.js';
 import { trialEvents } from './disruption-events.js';
@@ -191,7 +191,7 @@ export const disruptionAnalysis: AnalysedExperiment = {
       const parts = [rc, ...legacies].map(
         (v) =>
           `${v.variant}: ${fmt.int(METRICS.failedRequests.fromSummary(v))} failed requests, ` +
-          `${v.lifecycle.sessionsLost} sessions lost, ${v.lifecycle.tasksLost} tasks lost`,
+          `${v.lifecycle.sessionsLost} sessions lost, ${v.notApplicable?.tasks ? 'tasks lost not applicable' : `${v.lifecycle.tasksLost} tasks lost`}`,
       );
       lines.push([strong(id), `: ${parts.join('; ')}.`]);
     }
@@ -215,7 +215,10 @@ export const disruptionAnalysis: AnalysedExperiment = {
       rows.map((v) => {
         const d = v.disruption;
         const s = d?.perEventSummary ?? {};
-        const m = (k: MetricName) => cell(withInterval(k, s[k]), s[k]?.mean ?? null);
+        const m = (k: MetricName) => {
+          const why = notApplicableWhy(v, k);
+          return why ? cell(`n/a (${why})`, null) : cell(withInterval(k, s[k]), s[k]?.mean ?? null);
+        };
         return [
           cell(v.variant),
           cell(String(s.failedPerEvent?.events ?? 0), s.failedPerEvent?.events ?? 0),

@@ -75,6 +75,32 @@ export function buildReport(summary: RunSummary): ReportModel {
       blocks: [{ kind: 'list', items: summary.thresholds.map((r) => [describeThresholdResult(r)]) }],
     });
   }
+  if (summary.servers && Object.keys(summary.servers).length)
+    sections.push({
+      title: 'Servers that are not ours',
+      blocks: [
+        {
+          kind: 'table',
+          table: table(
+            ['variant', 'protocol', 'tools called', 'left out', 'not applicable'],
+            Object.entries(summary.servers).map(([name, s]) => [
+              cell(name),
+              cell(s.detectedBy ? `${s.protocol} (detected: ${s.detectedBy})` : s.protocol),
+              cell(
+                s.tools.join(', ') +
+                  (s.inferred.length ? ` (arguments inferred: ${s.inferred.join(', ')})` : ''),
+              ),
+              cell(s.skipped.map((x) => `${x.tool}: ${x.reason}`).join('; ') || '–'),
+              cell(
+                Object.entries(s.notApplicable)
+                  .map(([k, why]) => `${k}: ${why}`)
+                  .join('; ') || '–',
+              ),
+            ]),
+          ),
+        },
+      ],
+    });
   if (summary.interruptedTrials?.length)
     sections.push({
       title: 'Trials left out (interrupted)',

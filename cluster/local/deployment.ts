@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ClusterEvent, ReplicaStatus, VariantSpec } from '../provider.js';
 import type { CpuLimiter } from './cpu-limit.js';
 import type { HpaPod } from './hpa.js';
-import { type ServerProcess, startServerProcess } from './server-process.js';
+import { replicaReady, type ServerProcess, startServerProcess } from './server-process.js';
 import type { Endpoint } from './service-proxy.js';
 
 /** The Service in front of the pods: L4 (kube-proxy) or L7 (a gateway). */
@@ -175,6 +175,7 @@ export class LocalDeployment {
               (this.limiter as CpuLimiter).wrap(name, this.spec.cpuLimitMillicores, command, args),
           }
         : {}),
+      ...(this.spec.foreign ? { foreign: this.spec.foreign } : {}),
     });
     const pod: Pod = {
       name,
@@ -222,14 +223,7 @@ export class LocalDeployment {
       this.pods
         .filter((p) => p.phase !== 'terminating')
         .map(async (pod) => {
-          let ok = false;
-          try {
-            const res = await fetch(`${pod.process.baseUrl}/readyz`, { signal: AbortSignal.timeout(500) });
-            ok = res.status === 200;
-            await res.body?.cancel();
-          } catch {
-            ok = false;
-          }
+          const ok = await replicaReady(pod.process.baseUrl, this.spec.foreign);
           if (pod.phase === 'terminating') return;
           if (ok !== pod.ready) pod.readyTransitionAt = Date.now();
           if (ok && !pod.ready) {
@@ -266,6 +260,7 @@ export class LocalDeployment {
 
   /** livenessProbe: /healthz failing failureThreshold times in a row restarts the pod (here: replaces it). */
   private async checkLiveness(): Promise<void> {
+    if (this.spec.foreign && this.spec.foreign.livenessPath === null) return; // no livenessProbe
     const probe = this.spec.livenessProbe ?? { periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1 };
     const now = Date.now();
     await Promise.all(
@@ -275,9 +270,12 @@ export class LocalDeployment {
           pod.lastLivenessAt = now;
           let ok = false;
           try {
-            const res = await fetch(`${pod.process.baseUrl}/healthz`, {
-              signal: AbortSignal.timeout(probe.timeoutSeconds * 1000),
-            });
+            const res = await fetch(
+              `${pod.process.baseUrl}${this.spec.foreign?.livenessPath ?? '/healthz'}`,
+              {
+                signal: AbortSignal.timeout(probe.timeoutSeconds * 1000),
+              },
+            );
             ok = res.status === 200;
             await res.body?.cancel();
           } catch {

@@ -151,7 +151,11 @@ class LocalProvider implements ClusterProvider {
     const handles = new Map<VariantName, VariantHandle>();
     for (const spec of variants) {
       const env: Record<string, string> = { ...spec.env };
-      if (spec.redis) env.MCPBENCH_REDIS_URL = await this.ensureRedis();
+      if (spec.foreign) {
+        // A server that is not ours gets its own env (foreign.local.env) and the Redis URL only where it asks.
+        if (spec.redis && spec.foreign.redisEnv) env[spec.foreign.redisEnv] = await this.ensureRedis();
+        else if (spec.redis) await this.ensureRedis();
+      } else if (spec.redis) env.MCPBENCH_REDIS_URL = await this.ensureRedis();
       else env.MCPBENCH_REDIS_URL = 'redis://127.0.0.1:1';
       const proxy = isL7Routing(spec.routing)
         ? new L7Proxy(l7RulesOf(spec.name, spec.routing), { rttMs: spec.rttMs })
@@ -175,7 +179,10 @@ class LocalProvider implements ClusterProvider {
       this.deployments.set(spec.name, deployment);
       await deployment.start();
       if (spec.hpa) this.startHpa(spec, deployment);
-      handles.set(spec.name, this.handle(spec, deployment, `http://127.0.0.1:${port}/mcp`));
+      handles.set(
+        spec.name,
+        this.handle(spec, deployment, `http://127.0.0.1:${port}${spec.foreign?.path ?? '/mcp'}`),
+      );
     }
     return handles;
   }

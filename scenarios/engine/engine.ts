@@ -106,6 +106,9 @@ export async function detectProtocol(url: string, timeoutMs = 5_000): Promise<Pr
   return (await probeProtocol(url, timeoutMs)).protocol;
 }
 
+/** As detectProtocol, with what the probe saw that decided it. */
+export const detectProtocolWithReason = probeProtocol;
+
 export async function startEngine(options: EngineOptions): Promise<EngineHandle> {
   const detected =
     !options.protocol || options.protocol === 'auto' ? await probeProtocol(options.url) : undefined;

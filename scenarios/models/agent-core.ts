@@ -21,6 +21,7 @@ import {
 } from './protocol.ts';
 import type { ActionKind, ScenarioDefinition } from './scenarios.ts';
 import { toolArguments } from './scenarios.ts';
+import { instantiate, valueAt } from './workload-args.ts';
 
 /**
  * The agent, written once for both engines. Everything an agent decides lives here: the protocol
@@ -245,7 +246,7 @@ export class ClientCore {
    * re-initialises before its next request (its cost is part of the result) and this one is failed.
    * The caller classifies the outcome unless `failure` is set.
    */
-  *rpc(method: string, params: Record<string, unknown>): Step<RpcOutcome> {
+  *rpc(method: string, params: Record<string, unknown>, long = false): Step<RpcOutcome> {
     if (this.legacy && this.sessionId === undefined) {
       this.sink.event('reinitialisations');
       if (!(yield* this.open())) return { ok: false, status: 0, failure: 'session_lost' };
@@ -254,7 +255,7 @@ export class ClientCore {
     const req = this.legacy
       ? legacyRequest(id, this.sessionId as string, method, params)
       : modernRequest(id, this.identity, method, params, { tasks: this.tasks });
-    if (method === 'tools/call' && params.name === 'long_operation') req.rpcMethod = LONG_OPERATION;
+    if (long || (method === 'tools/call' && params.name === 'long_operation')) req.rpcMethod = LONG_OPERATION;
     const res = (yield { op: 'exchange', req }) as WireAnswer | NoAnswer;
     if ('failure' in res) {
       yield* this.failed(res.failure, res.cause);
@@ -364,7 +365,49 @@ function* discover(client: ClientCore, ctx: AgentContext, firstTurn: boolean): S
   } else if (!outcome.failure) sink.error('jsonrpc', rpcErrorCause(outcome));
 }
 
+/** A changing number for `{{seq}}` argument generators. */
+let argumentSeq = 0;
+
+/** A foreign server's plain call: a tool by weight, its argument generators filled in. */
+function* foreignCall(client: ClientCore, ctx: AgentContext): Step<void> {
+  const tools = ctx.scenario.foreign?.tools ?? [];
+  if (tools.length === 0) return;
+  const tool = weighted(ctx.rng, tools);
+  const args = instantiate(tool.arguments, ctx.rng, argumentSeq++) as Record<string, unknown>;
+  classifyToolResult(client.sink, yield* client.rpc('tools/call', { name: tool.name, arguments: args }));
+}
+
+/** A foreign server's handle flow: the minting tool, then each tool that takes the handle back. */
+function* foreignWorkflow(client: ClientCore, ctx: AgentContext): Step<void> {
+  const h = ctx.scenario.foreign?.handle;
+  if (!h) return yield* foreignCall(client, ctx);
+  const seq = argumentSeq++;
+  const open = yield* client.rpc('tools/call', {
+    name: h.tool,
+    arguments: instantiate(h.arguments, ctx.rng, seq) as Record<string, unknown>,
+  });
+  const answered = open.ok && open.result?.isError !== true;
+  const handle = answered ? valueAt(open.result, h.path) : undefined;
+  if (answered && handle === undefined) {
+    // The exchange is judged once: a minting answer without its handle is not a success.
+    client.sink.error('invalid_response', `${h.tool}: no handle at ${h.path}`);
+    return;
+  }
+  if (!classifyToolResult(client.sink, open)) return;
+  client.sink.event('handlesOpened');
+  for (let i = 0; i < ctx.scenario.workflowSteps && !ctx.stopping(); i++) {
+    const use = h.use[i % h.use.length];
+    if (!use) return;
+    const args = { ...(instantiate(use.arguments, ctx.rng, seq) as object), [use.argument]: handle };
+    if (
+      !classifyToolResult(client.sink, yield* client.rpc('tools/call', { name: use.tool, arguments: args }))
+    )
+      return;
+  }
+}
+
 function* plainCall(client: ClientCore, ctx: AgentContext): Step<void> {
+  if (ctx.scenario.foreign) return yield* foreignCall(client, ctx);
   const tool = pick(ctx.rng, ctx.scenario.tools);
   const args = ctx.scenario.fixedArguments ?? toolArguments(tool, Math.floor(ctx.rng() * 1e6));
   classifyToolResult(client.sink, yield* client.rpc('tools/call', { name: tool, arguments: args }));
@@ -375,6 +418,7 @@ function* plainCall(client: ClientCore, ctx: AgentContext): Step<void> {
  * or as the session's `workspace` name (2025-11-25), then `workspace_exec` steps and `close_workspace`.
  */
 function* workflow(client: ClientCore, ctx: AgentContext): Step<void> {
+  if (ctx.scenario.foreign) return yield* foreignWorkflow(client, ctx);
   const open = yield* client.rpc('tools/call', { name: 'open_workspace', arguments: { name: 'agent-ws' } });
   if (!classifyToolResult(client.sink, open)) return;
   const sc = (open.result?.structuredContent ?? {}) as { handle?: string; workspace?: string };
@@ -419,10 +463,18 @@ function readTaskStatus(result: Record<string, unknown> | undefined, intervalMs:
  */
 function* task(client: ClientCore, ctx: AgentContext): Step<void> {
   const sink = client.sink;
-  const call = yield* client.rpc('tools/call', {
-    name: 'long_operation',
-    arguments: { operation: 'migrate' },
-  });
+  const foreignLong = ctx.scenario.foreign?.longRunning;
+  if (ctx.scenario.foreign && !foreignLong) return yield* foreignCall(client, ctx);
+  const call = yield* client.rpc(
+    'tools/call',
+    foreignLong
+      ? {
+          name: foreignLong.tool,
+          arguments: instantiate(foreignLong.arguments, ctx.rng, argumentSeq++) as Record<string, unknown>,
+        }
+      : { name: 'long_operation', arguments: { operation: 'migrate' } },
+    true,
+  );
   if (!call.ok || call.result?.resultType !== 'task') {
     classifyToolResult(sink, call); // an error, or a synchronous long operation
     return;

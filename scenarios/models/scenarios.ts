@@ -1,4 +1,5 @@
 import type { ProtocolVersion } from './protocol.ts';
+import type { ForeignWorkload } from './workload-args.ts';
 
 /**
  * Agent workload models, as data. An agent session is a sequence of turns separated by think time
@@ -35,6 +36,11 @@ export interface ScenarioDefinition {
   cancelTaskProbability: number;
   /** fixed arguments for every plain call (for servers whose tools are not ours) */
   fixedArguments?: Record<string, unknown>;
+  /**
+   * A server that is not ours: its tools (from tools/list and the run config's workload) replace
+   * `tools`, and its handle / long-running tools replace our workspace and long_operation flows.
+   */
+  foreign?: ForeignWorkload;
 }
 
 export type ScenarioParams = Partial<Omit<ScenarioDefinition, 'name' | 'description'>>;

@@ -46,7 +46,12 @@ export const hpa: AnalysedExperiment = {
           cell(fmt.s(s?.timeToFirstScaleUpMs), s?.timeToFirstScaleUpMs ?? null),
           cell(fmt.s(s?.timeToMaxMs), s?.timeToMaxMs ?? null),
           cell(fmt.s(s?.scaleDownMs), s?.scaleDownMs ?? null),
-          cell(fmt.num(spread?.cv, 2), spread?.cv ?? null),
+          cell(
+            v.notApplicable?.replicaHeader
+              ? `n/a (${v.notApplicable.replicaHeader})`
+              : fmt.num(spread?.cv, 2),
+            v.notApplicable?.replicaHeader ? null : (spread?.cv ?? null),
+          ),
           cell(spread ? `${fmt.pct(spread.busiestShare)} / ${fmt.pct(spread.idlestShare)}` : '–'),
         ];
       }),

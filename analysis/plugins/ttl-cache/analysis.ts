@@ -1,6 +1,6 @@
 import { describeComparison } from '../../describe.js';
 import type { AnalysedExperiment } from '../../experiment.js';
-import { COMMON_COMPARED, fmt, METRICS } from '../../metrics.js';
+import { COMMON_COMPARED, countOrNotApplicable, fmt, METRICS } from '../../metrics.js';
 import { cell, strong, table } from '../../report/model.js';
 
 /** ttl-cache: what honouring ttlMs saves per turn, in round trips, bytes and latency. */
@@ -15,7 +15,7 @@ export const ttlCache: AnalysedExperiment = {
       return [
         [
           strong(id),
-          `: an rc turn takes ${fmt.num(rc.roundTripsPerTurn, 2)} round trips vs ${fmt.num(l.roundTripsPerTurn, 2)} on ${l.variant}; ` +
+          `: an ${rc.variant} turn takes ${fmt.num(rc.roundTripsPerTurn, 2)} round trips vs ${fmt.num(l.roundTripsPerTurn, 2)} on ${l.variant}; ` +
             `mean turn latency ${describeComparison(lat)}.`,
         ],
       ];
@@ -42,7 +42,10 @@ export const ttlCache: AnalysedExperiment = {
           cell(fmt.ms(turnMean), turnMean),
           cell(fmt.num(roundTrips, 2), roundTrips),
           cell(fmt.int(bytes), bytes),
-          cell(String(v.lifecycle.listCacheHits), v.lifecycle.listCacheHits),
+          cell(
+            countOrNotApplicable(v, 'ttl', v.lifecycle.listCacheHits),
+            v.notApplicable?.ttl ? null : v.lifecycle.listCacheHits,
+          ),
         ];
       }),
     ),
