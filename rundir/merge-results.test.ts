@@ -42,12 +42,14 @@ function part(values: number[], startedAtMs: number, replica: string, perSecond:
     timeseries: perSecond.map((requests, t) => ({
       t,
       requests,
-      errors: 0,
+      errors: t === 0 ? 1 : 0,
       p50Us: 100 * (t + 1),
       p99Us: 200,
       perReplica: { [replica]: requests },
+      errorsByClass: t === 0 ? { transport: 1 } : {},
     })),
     engineFaults: { missedArrivals: 2, maxSchedulingLagUs: 50, achievedRateRatio: 1, notes: ['n'] },
+    failures: { records: [{ tMs: 500, class: 'transport' }], dropped: 0 },
   };
 }
 
@@ -84,6 +86,18 @@ describe('merging the generators of one trial', () => {
     expect(merged.startedAtMs).toBe(10_000);
     expect(merged.durationMs).toBe(4_000);
     expect(merged.engineFaults.notes).toEqual(['generator 0: n', 'generator 1: n']);
+  });
+
+  it('puts every failure record on the merged time axis, with its class per second', () => {
+    // a's failure at 0.5 s of a; b's at 0.5 s of b, which started a second later
+    expect(merged.failures).toEqual({
+      records: [
+        { tMs: 500, class: 'transport' },
+        { tMs: 1_500, class: 'transport' },
+      ],
+      dropped: 0,
+    });
+    expect(merged.timeseries.map((p) => p.errorsByClass?.transport ?? 0)).toEqual([1, 1, 0]);
   });
 
   it('aligns the series by wall-clock second', () => {

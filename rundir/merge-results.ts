@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import { mergeHistograms } from './histograms.js';
-import type { EngineResult, TimeseriesPoint } from './raw-result.js';
+import { type EngineResult, MAX_FAILURE_RECORDS, type TimeseriesPoint } from './raw-result.js';
 
 /**
  * One trial's result from the results of the generators that ran its segments together (each a whole
@@ -45,6 +45,7 @@ export function mergeEngineResults(
     counts: sumRecords(parts.map((p) => p.counts)),
     errors: sumRecords(parts.map((p) => p.errors)),
     ...(parts.some((p) => p.errorCauses) ? { errorCauses: sumCauses(parts) } : {}),
+    ...(parts.some((p) => p.failures) ? { failures: mergeFailures(parts, startedAtMs) } : {}),
     ...(parts.some((p) => p.backoff)
       ? { backoff: sumRecords(parts.map((p) => p.backoff ?? { count: 0, totalMs: 0 })) }
       : {}),
@@ -79,6 +80,24 @@ function sumCauses(parts: readonly EngineResult[]): NonNullable<EngineResult['er
   return out;
 }
 
+/**
+ * The parts' per-failure records on the merged time axis (ms since the earliest start), in time order;
+ * beyond the engine's own bound the rest are counted as dropped, as one engine would.
+ */
+function mergeFailures(
+  parts: readonly EngineResult[],
+  startedAtMs: number,
+): NonNullable<EngineResult['failures']> {
+  const records = parts
+    .flatMap((p) =>
+      (p.failures?.records ?? []).map((r) => ({ ...r, tMs: r.tMs + (p.startedAtMs - startedAtMs) })),
+    )
+    .sort((a, b) => a.tMs - b.tMs);
+  const kept = records.slice(0, MAX_FAILURE_RECORDS);
+  const dropped = parts.reduce((n, p) => n + (p.failures?.dropped ?? 0), 0) + (records.length - kept.length);
+  return { records: kept, dropped };
+}
+
 /** The whole load the parts ran together: agents and rates add up over segments. */
 function sumLoad(parts: readonly EngineResult[]): EngineResult['load'] {
   const [first] = parts as [EngineResult];
@@ -103,11 +122,21 @@ function alignSeries(parts: readonly EngineResult[], startedAtMs: number): Times
       const t = point.t + shift;
       const into = bySecond.get(t);
       if (!into) {
-        bySecond.set(t, { ...point, t, perReplica: { ...point.perReplica } });
+        bySecond.set(t, {
+          ...point,
+          t,
+          perReplica: { ...point.perReplica },
+          ...(point.errorsByClass ? { errorsByClass: { ...point.errorsByClass } } : {}),
+        });
         continue;
       }
       into.requests += point.requests;
       into.errors += point.errors;
+      if (point.errorsByClass) {
+        const byClass = { ...(into.errorsByClass ?? {}) };
+        for (const [c, n] of Object.entries(point.errorsByClass)) byClass[c] = (byClass[c] ?? 0) + n;
+        into.errorsByClass = byClass;
+      }
       into.p50Us = Math.max(into.p50Us, point.p50Us);
       into.p99Us = Math.max(into.p99Us, point.p99Us);
       for (const [r, n] of Object.entries(point.perReplica))
