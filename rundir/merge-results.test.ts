@@ -46,7 +46,7 @@ function part(values: number[], startedAtMs: number, replica: string, perSecond:
       p50Us: 100 * (t + 1),
       p99Us: 200,
       perReplica: { [replica]: requests },
-      errorsByClass: t === 0 ? { transport: 1 } : {},
+      errorsByClass: (t === 0 ? { transport: 1 } : {}) as Record<string, number>,
     })),
     engineFaults: { missedArrivals: 2, maxSchedulingLagUs: 50, achievedRateRatio: 1, notes: ['n'] },
     failures: { records: [{ tMs: 500, class: 'transport' }], dropped: 0 },
