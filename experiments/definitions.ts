@@ -38,6 +38,10 @@ export interface ExperimentCase {
   rttMs?: number;
 }
 
+export type ExperimentProfile = Partial<
+  Pick<ExperimentDefinition, 'summary' | 'durationMs' | 'load' | 'beforeWindowMs' | 'hpa'>
+>;
+
 export interface ExperimentDefinition<Name extends string = string> {
   name: Name;
   summary: string;
@@ -68,7 +72,18 @@ export interface ExperimentDefinition<Name extends string = string> {
     scaleDownStabilizationSeconds: number;
     /** CPU of pods younger than this is ignored (kube-controller-manager's cpu-initialization-period, 300 s by default) */
     cpuInitializationSeconds: number;
+    /** kube-controller-manager's --horizontal-pod-autoscaler-tolerance (0.1) */
+    tolerance: number;
+    /** kube-controller-manager's --horizontal-pod-autoscaler-initial-readiness-delay (30 s) */
+    initialReadinessDelaySeconds: number;
+    /** metrics-server's --metric-resolution (15 s; its floor is 10 s): the window CPU is averaged over */
+    metricResolutionSeconds: number;
   };
+  /**
+   * Named presets (`overrides.<experiment>.profile`): each replaces these fields of the defaults before
+   * the run's own overrides apply (e.g. hpa's `realistic`: Kubernetes' own autoscaler timing).
+   */
+  profiles?: Record<string, ExperimentProfile>;
   /** Per-pod resources (Deployment container resources; on local a CFS quota per replica). Absent: the manifests' defaults. */
   resources?: { cpuLimitMillicores?: number; cpuRequestMillicores?: number };
   /** Only these variants take part (e.g. kill-redis only means something where Redis is used). */
