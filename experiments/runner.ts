@@ -189,6 +189,9 @@ async function runTrial(
       `  ${step.id} × ${variant} trial ${trial}/${def.trials}: load running for ${(def.durationMs / 1000).toFixed(1)} s`,
     );
     recordWindows(recorder, def, origin);
+    // The autoscaler this trial runs under, as the provider got it (target, request, cadence): the
+    // analysis judges the experiment's premise (base load below the target) against it.
+    if (handle.spec.hpa) recorder.experiment('hpa-spec', { ...handle.spec.hpa }, origin);
     for (const action of def.actions)
       pendingActions.push(scheduleAction(action, origin, handle, provider, recorder, trialSignal.signal));
     for (const [i, stage] of stageStarts(def).entries()) {
