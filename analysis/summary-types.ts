@@ -62,6 +62,19 @@ export interface VariantSummary {
     scaleDownMs: number | null;
     /** after the last scale-up: how evenly requests spread over the replicas */
     loadSpread: { replicas: number; cv: number; busiestShare: number; idlestShare: number } | null;
+    /**
+     * The experiment's premise: the base load sits below the CPU target, so a scale-up is the step's doing.
+     * `failed` names why (a scale-up before the step, or base utilisation at or above the target); then
+     * there is no time to scale, since it would measure nothing. Null when the trial recorded no HPA spec.
+     */
+    premise: {
+      /** median CPU utilisation of the ready replicas over the base window, percent of the request */
+      baseUtilisation: number | null;
+      targetUtilisation: number;
+      /** scale-ups before the step */
+      scaleUpsBeforeStep: number;
+      failed: string | null;
+    } | null;
   } | null;
   /** per-trial values of the metrics compared across variants */
   perTrial: Record<string, number[]>;
