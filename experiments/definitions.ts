@@ -38,7 +38,7 @@ export interface ExperimentCase {
   rttMs?: number;
 }
 
-export type ExperimentProfile = Partial<
+type ExperimentProfile = Partial<
   Pick<ExperimentDefinition, 'summary' | 'durationMs' | 'load' | 'beforeWindowMs' | 'hpa'>
 >;
 
