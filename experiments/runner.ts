@@ -1,6 +1,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cadenceNotes, hpaCadence } from '../cluster/kind/kind-config.js';
 import type { ClusterProvider, VariantHandle, VariantName } from '../cluster/provider.js';
 import { environmentFingerprint } from '../rundir/fingerprint.js';
 import { histogramLog } from '../rundir/hlog.js';
@@ -191,7 +192,12 @@ async function runTrial(
     recordWindows(recorder, def, origin);
     // The autoscaler this trial runs under, as the provider got it (target, request, cadence): the
     // analysis judges the experiment's premise (base load below the target) against it.
-    if (handle.spec.hpa) recorder.experiment('hpa-spec', { ...handle.spec.hpa }, origin);
+    if (handle.spec.hpa) {
+      recorder.experiment('hpa-spec', { ...handle.spec.hpa }, origin);
+      if (provider.name === 'kind')
+        for (const message of cadenceNotes(hpaCadence(handle.spec.hpa)))
+          recorder.experiment('note', { message }, origin);
+    }
     for (const action of def.actions)
       pendingActions.push(scheduleAction(action, origin, handle, provider, recorder, trialSignal.signal));
     for (const [i, stage] of stageStarts(def).entries()) {
