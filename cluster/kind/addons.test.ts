@@ -77,6 +77,7 @@ describe('judgeApiService', () => {
     const v = judgeApiService(noEndpoints);
     expect(v.ok).toBe(false);
     expect(v.detail).toContain('MissingEndpoints');
+    expect(metricsApiAdvice(v.detail)).toContain('no metrics-server pod answers');
   });
 
   it('advises by cause: refused credentials, and no pod behind the Service', () => {

@@ -83,7 +83,7 @@ export function metricsApiAdvice(detail: string): string {
     why =
       'metrics-server refused the API server: it needs the RoleBinding to extension-apiserver-authentication-reader ' +
       'and the front-proxy client CA (kubeadm sets --requestheader-* on the API server); ';
-  else if (/no endpoints|connection refused|timeout|dial tcp/i.test(detail))
+  else if (/MissingEndpoints|no addresses|no endpoints|connection refused|timeout|dial tcp/i.test(detail))
     why =
       'no metrics-server pod answers behind its Service (pod not ready, crashing, or the pod network is broken); ';
   return `${why}look at: ${steps.join('; ')}`;
