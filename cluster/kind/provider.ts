@@ -179,11 +179,7 @@ export async function kindClusterUp(
   } else {
     await kindRun(p.kind, ['export', 'kubeconfig', '--name', p.clusterName, '--kubeconfig', p.kubeconfig]);
   }
-  const gateway = (await dockerImageExists(p.gatewayImage)) ? [p.gatewayImage] : [];
-  for (const image of [p.image, p.redisImage, p.metricsServerImage, ...gateway]) {
-    log(`kind load docker-image ${image}`);
-    await kindRun(p.kind, ['load', 'docker-image', image, '--name', p.clusterName]);
-  }
+  // Before anything is loaded or installed: a cluster up for another cadence is left exactly as it was.
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(p.kubeconfig);
   if (!created && opts.hpa) {
@@ -194,6 +190,11 @@ export async function kindClusterUp(
           `delete it (npx mcpbench cluster down --cluster kind) so the run creates one for its own, ` +
           'or bring it up for this profile (npx mcpbench cluster up --cluster kind --hpa-profile NAME)',
       );
+  }
+  const gateway = (await dockerImageExists(p.gatewayImage)) ? [p.gatewayImage] : [];
+  for (const image of [p.image, p.redisImage, p.metricsServerImage, ...gateway]) {
+    log(`kind load docker-image ${image}`);
+    await kindRun(p.kind, ['load', 'docker-image', image, '--name', p.clusterName]);
   }
   await installMetricsServer(kc, p.metricsServerImage, cadence);
   await waitForMetricsApi(kc, { log, ...(opts.addonTimeoutMs ? { timeoutMs: opts.addonTimeoutMs } : {}) });
