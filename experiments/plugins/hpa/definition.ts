@@ -7,6 +7,12 @@ import type { ExperimentDefinition } from '../../definitions.js';
  */
 const BASE_RATE = 2;
 const STEP_RATE = 30;
+/**
+ * realistic: the controller takes 15-45 s to react, so one replica carries the step that long; at 30/s it
+ * saturates and fails its readiness probe (the HPA then has no ready pod to measure and cannot scale).
+ * 15/s is about three times the target on one replica, which a replica carries until help arrives.
+ */
+const REALISTIC_STEP_RATE = 15;
 
 export const hpa: ExperimentDefinition<'hpa'> = {
   name: 'hpa',
@@ -57,7 +63,7 @@ export const hpa: ExperimentDefinition<'hpa'> = {
     /**
      * Kubernetes' own autoscaler timing (kube-controller-manager and metrics-server defaults): 15 s sync,
      * 15 s metrics, 0.1 tolerance, 300 s CPU initialisation, 30 s initial readiness delay, no scale-up
-     * stabilisation and 300 s of scale-down stabilisation. 90 s of base (six syncs), two minutes of step,
+     * stabilisation and 300 s of scale-down stabilisation. 90 s of base (six syncs), two minutes of a 15/s step,
      * then 400 s back at base so the scale-down, 300 s after the last high recommendation, is seen.
      */
     realistic: {
@@ -70,8 +76,8 @@ export const hpa: ExperimentDefinition<'hpa'> = {
         maxInFlight: 256,
         stages: [
           { durationMs: 90_000, target: BASE_RATE },
-          { durationMs: 10_000, target: STEP_RATE },
-          { durationMs: 120_000, target: STEP_RATE },
+          { durationMs: 10_000, target: REALISTIC_STEP_RATE },
+          { durationMs: 120_000, target: REALISTIC_STEP_RATE },
           { durationMs: 10_000, target: BASE_RATE },
           { durationMs: 390_000, target: BASE_RATE },
         ],
