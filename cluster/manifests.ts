@@ -426,6 +426,12 @@ export function overridesFromSpec(spec: VariantSpec): VariantOverrides {
             syncPeriodSeconds: spec.hpa.syncPeriodSeconds,
             cpuInitializationSeconds: spec.hpa.cpuInitializationSeconds,
             tolerance: spec.hpa.tolerance,
+            ...(spec.hpa.initialReadinessDelaySeconds !== undefined
+              ? { initialReadinessDelaySeconds: spec.hpa.initialReadinessDelaySeconds }
+              : {}),
+            ...(spec.hpa.metricResolutionSeconds !== undefined
+              ? { metricResolutionSeconds: spec.hpa.metricResolutionSeconds }
+              : {}),
             scaleUpStabilizationSeconds: spec.hpa.scaleUp.stabilizationWindowSeconds,
             scaleDownStabilizationSeconds: spec.hpa.scaleDown.stabilizationWindowSeconds,
             scaleUpPolicies: spec.hpa.scaleUp.policies,

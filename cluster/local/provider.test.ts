@@ -111,6 +111,8 @@ describe('local provider', () => {
           syncPeriodSeconds: 1,
           cpuInitializationSeconds: 0,
           cpuRequestMillicores: 100,
+          // without it, metrics-server's 15 s default: no figure within this short test
+          metricResolutionSeconds: 1,
         },
       }),
     ]);
