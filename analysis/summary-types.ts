@@ -67,6 +67,11 @@ export interface VariantSummary {
      * `failed` names why (a scale-up before the step, or base utilisation at or above the target); then
      * there is no time to scale, since it would measure nothing. Null when the trial recorded no HPA spec.
      */
+    /**
+     * The controller's syncs during the step (from its decisions, where the provider records them) and
+     * how many had no CPU from a ready pod: a replica failing readiness under the step leaves the HPA blind.
+     */
+    stepSyncs: { total: number; withoutMetrics: number } | null;
     premise: {
       /** median CPU utilisation of the ready replicas over the base window, percent of the request */
       baseUtilisation: number | null;

@@ -19,7 +19,9 @@ export const hpa: AnalysedExperiment = {
       const first = s.premise?.failed
         ? s.premise.failed
         : s.timeToFirstScaleUpMs === null
-          ? 'never scaled up after the load step'
+          ? s.stepSyncs?.withoutMetrics
+            ? `never scaled up after the load step (${s.stepSyncs.withoutMetrics} of ${s.stepSyncs.total} syncs during the step had no CPU from a ready pod: the replica failed readiness under the step)`
+            : 'never scaled up after the load step'
           : `first scale-up ${fmt.s(s.timeToFirstScaleUpMs)} after the load step`;
       return `${v.variant}: scaled to ${s.maxReplicas}, ${first}, ${spreadText}`;
     });

@@ -113,6 +113,28 @@ describe('trialScaling', () => {
     expect(s.timeToMaxMs).toBeNull();
   });
 
+  it('counts the syncs during the step that had no CPU from a ready pod (why nothing scaled)', () => {
+    const t = trial({ baseCpu: 50, scaleUps: [] });
+    for (const [tMs, utilisation] of [
+      [4000, 20],
+      [7000, null],
+      [8000, null],
+      [9000, 130],
+      [16000, null],
+    ] as const)
+      t.events.push({
+        tMs,
+        atMs: 1_000_000 + tMs,
+        source: 'cluster',
+        kind: 'hpa-decision',
+        variant: 'rc',
+        detail: { utilisation, current: 1, desired: 1 },
+      });
+    const s = trialScaling(t);
+    expect(s.timeToFirstScaleUpMs).toBeNull();
+    expect(s.stepSyncs).toEqual({ total: 3, withoutMetrics: 2 });
+  });
+
   it('has no premise without a recorded HPA spec (a run from before it was recorded)', () => {
     const t = trial({ baseCpu: 50, scaleUps: [6200] });
     t.events = t.events.filter((e) => e.kind !== 'hpa-spec');

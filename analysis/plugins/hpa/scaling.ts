@@ -134,6 +134,20 @@ function scaling(t: Trial): TrialScaling {
   const stepEnd = step?.endMs ?? null;
   const downsAfter = stepEnd === null ? [] : downs.filter((d) => d.tMs >= stepEnd);
   const premiseFailed = premise?.failed != null;
+  const decisions = step
+    ? t.events.filter(
+        (e) =>
+          e.kind === 'hpa-decision' && e.tMs >= step.startMs && (step.endMs === null || e.tMs < step.endMs),
+      )
+    : [];
+  const stepSyncs = decisions.length
+    ? {
+        total: decisions.length,
+        withoutMetrics: decisions.filter(
+          (e) => e.detail.utilisation === null || e.detail.utilisation === undefined,
+        ).length,
+      }
+    : null;
   return {
     timeline,
     // A scale-up before the step measures nothing: no time to scale then, and the premise says why.
@@ -143,6 +157,7 @@ function scaling(t: Trial): TrialScaling {
     scaleDownMs:
       stepEnd !== null && downsAfter.length ? downsAfter[downsAfter.length - 1]!.tMs - stepEnd : null,
     loadSpread,
+    stepSyncs,
     premise,
   };
 }
