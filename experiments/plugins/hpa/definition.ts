@@ -1,7 +1,7 @@
 import type { ExperimentDefinition } from '../../definitions.js';
 
 /**
- * The base load sits well below the CPU target (about half of it for every variant, legacy-redis's Redis
+ * The base load sits well below the CPU target (about 40% of it, 20% of the request, for every variant, legacy-redis's Redis
  * round trips included) and the step well above it (several times the target on one replica), so a
  * scale-up is caused by the step; the analysis checks that premise on every trial and says when it failed.
  */
