@@ -74,6 +74,24 @@ export interface VariantSummary {
     scaleDownMs: number | null;
     /** after the last scale-up: how evenly requests spread over the replicas */
     loadSpread: { replicas: number; cv: number; busiestShare: number; idlestShare: number } | null;
+    /**
+     * The experiment's premise: the base load sits below the CPU target, so a scale-up is the step's doing.
+     * `failed` names why (a scale-up before the step, or base utilisation at or above the target); then
+     * there is no time to scale, since it would measure nothing. Null when the trial recorded no HPA spec.
+     */
+    /**
+     * The controller's syncs during the step (from its decisions, where the provider records them) and
+     * how many had no CPU from a ready pod: a replica failing readiness under the step leaves the HPA blind.
+     */
+    stepSyncs: { total: number; withoutMetrics: number } | null;
+    premise: {
+      /** median CPU utilisation of the ready replicas over the base window, percent of the request */
+      baseUtilisation: number | null;
+      targetUtilisation: number;
+      /** scale-ups before the step */
+      scaleUpsBeforeStep: number;
+      failed: string | null;
+    } | null;
   } | null;
   /** disruption experiments: per-event values of the per-event metrics, one array per trial */
   perEvent?: Record<string, number[][]>;

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { hpa } from '../experiments/plugins/hpa/definition.js';
 import { text } from './flags.js';
 
 /**
@@ -19,6 +20,14 @@ export function registerClusterCommand(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig to write (kind) or read (kube)', text('--kubeconfig'))
     .option('--context <name>', 'kubeconfig context for --cluster kube', text('--context'))
     .option('--namespace <name>', 'kube: the mcpbench namespace to delete on down', text('--namespace'))
+    .addOption(
+      new Option(
+        '--hpa-profile <name>',
+        "kind up: the hpa experiment's profile whose autoscaler cadence the cluster runs (controller flags, metrics resolution)",
+      )
+        .choices(Object.keys(hpa.profiles ?? {}))
+        .default('fast'),
+    )
     .action(async (action: 'up' | 'down', o: Record<string, string | undefined>) => {
       try {
         if (o.cluster === 'kind') {
@@ -27,6 +36,7 @@ export function registerClusterCommand(program: Command): void {
             clusterName: o.name,
             kubeconfig: o.kubeconfig,
             log: (l: string) => console.error(l),
+            hpa: { ...hpa.hpa, ...hpa.profiles?.[o.hpaProfile ?? 'fast']?.hpa },
           };
           if (action === 'up') {
             const why = await kind.kindUnavailable(opts);

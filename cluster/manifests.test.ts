@@ -72,6 +72,24 @@ describe('manifests are the source of truth', () => {
     expect(spec.env.MCPBENCH_TOOL_CPU_MS).toBe('3');
   });
 
+  it('carries the autoscaler cadence through a re-render, with Kubernetes defaults where unset', () => {
+    const spec = variantSpec('rc', {
+      hpa: { minReplicas: 1, maxReplicas: 4, metricResolutionSeconds: 10, initialReadinessDelaySeconds: 5 },
+    });
+    expect(spec.hpa).toMatchObject({
+      metricResolutionSeconds: 10,
+      initialReadinessDelaySeconds: 5,
+      tolerance: 0.1,
+      syncPeriodSeconds: 15,
+    });
+    const again = variantSpec('rc', overridesFromSpec(spec));
+    expect(again.hpa).toEqual(spec.hpa);
+    expect(variantSpec('rc', { hpa: { minReplicas: 1 } }).hpa).toMatchObject({
+      metricResolutionSeconds: 15,
+      initialReadinessDelaySeconds: 30,
+    });
+  });
+
   it('prepares every variant for disruption: preStop, shutdown delay, grace period to match, PDB', () => {
     for (const name of VARIANT_NAMES) {
       const objects = variantObjects(name, { replicas: 3 });

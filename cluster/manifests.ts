@@ -182,8 +182,9 @@ export function variantObjects(name: VariantName, overrides: VariantOverrides = 
       hpa.spec.behavior.scaleDown.policies = h.scaleDownPolicies.map((p) => ({ ...p }));
     if (h.scaleUpSelectPolicy) hpa.spec.behavior.scaleUp.selectPolicy = h.scaleUpSelectPolicy;
     if (h.scaleDownSelectPolicy) hpa.spec.behavior.scaleDown.selectPolicy = h.scaleDownSelectPolicy;
-    // Controller flags, not HPA fields (--horizontal-pod-autoscaler-sync-period, -cpu-initialization-period):
-    // recorded as annotations so every provider reads the same values.
+    // Controller and metrics-server flags, not HPA fields (--horizontal-pod-autoscaler-sync-period,
+    // -cpu-initialization-period, -tolerance, -initial-readiness-delay; metrics-server --metric-resolution):
+    // recorded as annotations so every provider reads the same values (kind builds its cluster from them).
     hpa.metadata.annotations = {
       ...(h.syncPeriodSeconds !== undefined
         ? { 'mcpbench/sync-period-seconds': String(h.syncPeriodSeconds) }
@@ -192,6 +193,12 @@ export function variantObjects(name: VariantName, overrides: VariantOverrides = 
         ? { 'mcpbench/cpu-initialization-seconds': String(h.cpuInitializationSeconds) }
         : {}),
       ...(h.tolerance !== undefined ? { 'mcpbench/tolerance': String(h.tolerance) } : {}),
+      ...(h.initialReadinessDelaySeconds !== undefined
+        ? { 'mcpbench/initial-readiness-delay-seconds': String(h.initialReadinessDelaySeconds) }
+        : {}),
+      ...(h.metricResolutionSeconds !== undefined
+        ? { 'mcpbench/metric-resolution-seconds': String(h.metricResolutionSeconds) }
+        : {}),
     };
     validateHpa(name, hpa);
     return objects;
@@ -432,6 +439,12 @@ export function variantSpecFromObjects(
         hpaObj.metadata.annotations?.['mcpbench/cpu-initialization-seconds'] ?? 300,
       ),
       tolerance: Number(hpaObj.metadata.annotations?.['mcpbench/tolerance'] ?? 0.1),
+      initialReadinessDelaySeconds: Number(
+        hpaObj.metadata.annotations?.['mcpbench/initial-readiness-delay-seconds'] ?? 30,
+      ),
+      metricResolutionSeconds: Number(
+        hpaObj.metadata.annotations?.['mcpbench/metric-resolution-seconds'] ?? 15,
+      ),
       scaleUp: {
         stabilizationWindowSeconds: b.scaleUp?.stabilizationWindowSeconds ?? 0,
         policies: policies(b.scaleUp?.policies, DEFAULT_SCALE_UP),
@@ -540,6 +553,12 @@ export function overridesFromSpec(spec: VariantSpec): VariantOverrides {
             syncPeriodSeconds: spec.hpa.syncPeriodSeconds,
             cpuInitializationSeconds: spec.hpa.cpuInitializationSeconds,
             tolerance: spec.hpa.tolerance,
+            ...(spec.hpa.initialReadinessDelaySeconds !== undefined
+              ? { initialReadinessDelaySeconds: spec.hpa.initialReadinessDelaySeconds }
+              : {}),
+            ...(spec.hpa.metricResolutionSeconds !== undefined
+              ? { metricResolutionSeconds: spec.hpa.metricResolutionSeconds }
+              : {}),
             scaleUpStabilizationSeconds: spec.hpa.scaleUp.stabilizationWindowSeconds,
             scaleDownStabilizationSeconds: spec.hpa.scaleDown.stabilizationWindowSeconds,
             scaleUpPolicies: spec.hpa.scaleUp.policies,

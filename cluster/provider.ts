@@ -67,6 +67,10 @@ export interface HpaSpec {
   syncPeriodSeconds: number;
   /** CPU samples of pods younger than this are left out (the controller's cpu-initialization-period) */
   cpuInitializationSeconds?: number;
+  /** pods that turned unready within this long of starting are left out (--horizontal-pod-autoscaler-initial-readiness-delay, 30 s) */
+  initialReadinessDelaySeconds?: number;
+  /** the window CPU is averaged over and how often it is refreshed (metrics-server --metric-resolution, 15 s) */
+  metricResolutionSeconds?: number;
   tolerance: number;
   scaleUp: {
     stabilizationWindowSeconds: number;

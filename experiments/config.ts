@@ -85,6 +85,8 @@ const ResourcesSchema = z.strictObject({
 type ResourcesConfig = z.output<typeof ResourcesSchema>;
 
 const ExperimentOverrideSchema = z.strictObject({
+  /** a named preset of the experiment (hpa: fast, the default, or realistic); checked against the experiment's own */
+  profile: z.string().min(1).optional(),
   duration: DurationSchema.optional(),
   trials: z.number().int().min(1).max(100).optional(),
   replicas: z.number().int().min(1).max(32).optional(),
@@ -124,6 +126,10 @@ const ExperimentOverrideSchema = z.strictObject({
       scaleUpStabilizationSeconds: z.number().min(0),
       scaleDownStabilizationSeconds: z.number().min(0),
       cpuInitializationSeconds: z.number().min(0),
+      tolerance: z.number().min(0).max(1),
+      initialReadinessDelaySeconds: z.number().min(0),
+      // metrics-server refuses a resolution under 10 s; the local provider can go lower (kind is floored, and says so)
+      metricResolutionSeconds: z.number().min(1),
     })
     .partial()
     .optional(),
@@ -463,6 +469,14 @@ export function buildRunConfig(
       const withEvents = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].events);
       throw new ConfigError(`overrides.${name}.events: only ${withEvents.join(', ')} repeat an event`);
     }
+    const profiles = Object.keys(DEFAULT_EXPERIMENTS[name as ExperimentName].profiles ?? {});
+    if (o?.profile !== undefined && !profiles.includes(o.profile)) {
+      throw new ConfigError(
+        profiles.length
+          ? `overrides.${name}.profile: unknown profile "${o.profile}" (choose from ${profiles.join(', ')})`
+          : `overrides.${name}.profile: ${name} has no profiles`,
+      );
+    }
     if (o?.hpa && !DEFAULT_EXPERIMENTS[name as ExperimentName].hpa) {
       const withHpa = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].hpa);
       throw new ConfigError(`overrides.${name}.hpa: only ${withHpa.join(', ')} has an HPA`);
@@ -503,8 +517,10 @@ const REAL_CLUSTER_ROLLOUT_SPACING_MS = 20_000;
 
 export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
   return EXPERIMENT_NAMES.filter((n) => config.experiments.includes(n)).map((name: ExperimentName) => {
-    const base = DEFAULT_EXPERIMENTS[name];
     const o = config.overrides[name] ?? {};
+    const preset = o.profile ? DEFAULT_EXPERIMENTS[name].profiles?.[o.profile] : undefined;
+    const defaults: ExperimentDefinition = DEFAULT_EXPERIMENTS[name];
+    const base: ExperimentDefinition = preset ? { ...defaults, ...preset } : defaults;
     const load = o.load
       ? o.load.model === 'closed'
         ? {

@@ -59,6 +59,10 @@ export interface ExperimentCase {
   rttMs?: number;
 }
 
+type ExperimentProfile = Partial<
+  Pick<ExperimentDefinition, 'summary' | 'durationMs' | 'load' | 'beforeWindowMs' | 'hpa'>
+>;
+
 export interface ExperimentDefinition<Name extends string = string> {
   name: Name;
   summary: string;
@@ -96,7 +100,18 @@ export interface ExperimentDefinition<Name extends string = string> {
     scaleDownStabilizationSeconds: number;
     /** CPU of pods younger than this is ignored (kube-controller-manager's cpu-initialization-period, 300 s by default) */
     cpuInitializationSeconds: number;
+    /** kube-controller-manager's --horizontal-pod-autoscaler-tolerance (0.1) */
+    tolerance: number;
+    /** kube-controller-manager's --horizontal-pod-autoscaler-initial-readiness-delay (30 s) */
+    initialReadinessDelaySeconds: number;
+    /** metrics-server's --metric-resolution (15 s; its floor is 10 s): the window CPU is averaged over */
+    metricResolutionSeconds: number;
   };
+  /**
+   * Named presets (`overrides.<experiment>.profile`): each replaces these fields of the defaults before
+   * the run's own overrides apply (e.g. hpa's `realistic`: Kubernetes' own autoscaler timing).
+   */
+  profiles?: Record<string, ExperimentProfile>;
   /**
    * Per-pod resources (Deployment container resources; on local a CFS quota per replica). Absent: the
    * manifests' defaults (request 250m, limit 1000m). A limit of null runs the pods without a CPU limit.

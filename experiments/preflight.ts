@@ -258,12 +258,60 @@ const checkForeignVariants: PreflightCheck = async ({ config }) => {
   return problems;
 };
 
+/**
+ * The step and the time after it that an HPA needs to show a scale-up and a scale-down: a step held for
+ * two metric windows and two syncs, then base load for the scale-down stabilisation window plus a
+ * metric window and two syncs. Enforced for a named profile (`overrides.hpa.profile`), whose point is
+ * its timing; a run shortened with --duration without one is a smoke run and may see no scaling.
+ */
+export function hpaTimingProblems(def: ExperimentDefinition): string[] {
+  const h = def.hpa;
+  const stages = def.load.stages;
+  if (!h || !stages?.length) return [];
+  const peak = Math.max(...stages.map((s) => s.target));
+  let at = 0;
+  let holdStart = -1;
+  let holdEnd = -1;
+  for (const s of stages) {
+    if (s.target === peak && holdStart < 0) holdStart = at;
+    at += s.durationMs;
+    if (s.target === peak) holdEnd = at;
+    else if (holdStart >= 0) break;
+  }
+  const s = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+  const res = (h.metricResolutionSeconds ?? 15) * 1000;
+  const sync = h.syncPeriodSeconds * 1000;
+  const needUp = 2 * res + 2 * sync;
+  const needDown = h.scaleDownStabilizationSeconds * 1000 + res + 2 * sync;
+  const problems: string[] = [];
+  if (holdEnd - holdStart < needUp)
+    problems.push(
+      `the step lasts ${s(holdEnd - holdStart)}; the HPA needs at least ${s(needUp)} (2 × metrics ${s(res)} + 2 × sync ${s(sync)}) to scale up`,
+    );
+  if (def.durationMs - holdEnd < needDown)
+    problems.push(
+      `${s(def.durationMs - holdEnd)} of load after the step; a scale-down needs at least ${s(needDown)} (stabilisation ${s(h.scaleDownStabilizationSeconds * 1000)} + metrics ${s(res)} + 2 × sync ${s(sync)})`,
+    );
+  return problems;
+}
+
+const checkHpaTiming: PreflightCheck = ({ config, experiments }) =>
+  experiments.flatMap((def) => {
+    const profile = config.overrides[def.name as keyof typeof config.overrides]?.profile;
+    if (!profile) return [];
+    return hpaTimingProblems(def).map((message) => ({
+      field: `overrides.${def.name}.profile ${profile}`,
+      message: `${message} (a longer --duration or overrides.${def.name}.duration, or the load's stages)`,
+    }));
+  });
+
 /** The checks, in the order their problems are printed. Add new ones here. */
 export const PREFLIGHT_CHECKS: PreflightCheck[] = [
   checkRunDir,
   checkServerEnv,
   checkScenarios,
   checkThresholdSelectors,
+  checkHpaTiming,
   checkCluster,
   checkEngine,
   checkRedisUrl,

@@ -1,5 +1,5 @@
 import type { ClusterProvider } from '../cluster/provider.js';
-import type { RunConfig } from './config.js';
+import { type RunConfig, resolveExperiments } from './config.js';
 import type { SystemNeeds } from './system-preflight.js';
 
 /** Picks the cluster provider a run asked for; loaded on demand so a local run never loads the Kubernetes client. */
@@ -19,7 +19,10 @@ export async function createProvider(
       if (why) throw new Error(`--cluster kind: ${why}`);
       // Every experiment × variant gets a fresh provider (its own namespace); the cluster itself is
       // shared by the whole run and removed by the teardown from prepareRunCluster.
-      return createKindProvider({ keep: true, log });
+      // The cluster is created for the run's HPA cadence (controller flags, metrics resolution), so the
+      // hpa experiment runs the same timing as on local; a cluster up for another cadence is refused.
+      const hpa = resolveExperiments(config).find((d) => d.hpa)?.hpa;
+      return createKindProvider({ keep: true, log, ...(hpa ? { hpa } : {}) });
     }
     case 'kube': {
       const { createKubeProvider } = await import('../cluster/kube/provider.js');

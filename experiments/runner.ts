@@ -1,6 +1,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cadenceNotes, hpaCadence } from '../cluster/kind/kind-config.js';
 import type { ClusterEvent, ClusterProvider, VariantHandle, VariantName } from '../cluster/provider.js';
 import { environmentFingerprint } from '../rundir/fingerprint.js';
 import { histogramLog } from '../rundir/hlog.js';
@@ -232,6 +233,14 @@ async function runTrial(
       `  ${step.id} × ${variant} trial ${trial}/${def.trials}: load running for ${(def.durationMs / 1000).toFixed(1)} s`,
     );
     recordWindows(recorder, def, origin);
+    // The autoscaler this trial runs under, as the provider got it (target, request, cadence): the
+    // analysis judges the experiment's premise (base load below the target) against it.
+    if (handle.spec.hpa) {
+      recorder.experiment('hpa-spec', { ...handle.spec.hpa }, origin);
+      if (provider.name === 'kind')
+        for (const message of cadenceNotes(hpaCadence(handle.spec.hpa)))
+          recorder.experiment('note', { message }, origin);
+    }
     // Actions run one after another: each waits for its time and for the previous one to end plus
     // the settle time, so that a slow rollout delays the next event instead of overlapping it.
     let previous: Promise<number> = Promise.resolve(0);

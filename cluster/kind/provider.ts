@@ -11,10 +11,20 @@ import type {
   ClusterProvider,
   GeneratorRequest,
   GeneratorRun,
+  HpaSpec,
   VariantHandle,
   VariantName,
   VariantSpec,
 } from '../provider.js';
+import { waitForMetricsApi } from './addons.js';
+import {
+  cadenceMismatch,
+  cadenceNotes,
+  type HpaCadence,
+  hpaCadence,
+  metricsServerTiming,
+  renderKindConfig,
+} from './kind-config.js';
 
 /**
  * kind: a one-node Kubernetes cluster in a Docker container, built entirely offline by
@@ -56,12 +66,21 @@ export interface KindOptions {
   redisImage?: string;
   kubeconfig?: string;
   log?: (line: string) => void;
+  /**
+   * The run's HPA spec: a cluster created here gets its controller cadence and metrics resolution; an
+   * existing cluster whose kube-controller-manager runs another cadence is refused (it would answer
+   * another question than the local provider). Absent: Kubernetes' defaults, and no check.
+   */
+  hpa?: Partial<HpaSpec>;
+  /** How long to wait for the metrics API to work before a run (ms, default 180 s). */
+  addonTimeoutMs?: number;
 }
 
 export function kindPaths(opts: KindOptions = {}) {
   return {
     kind: existsSync(`${ROOT}.cache/offline/bin/kind`) ? `${ROOT}.cache/offline/bin/kind` : 'kind',
-    config: `${ROOT}cluster/kind/kind-config.yaml`,
+    /** the template; the cluster is created from a copy rendered for the run's HPA cadence */
+    configTemplate: `${ROOT}cluster/kind/kind-config.yaml`,
     kubeconfig: opts.kubeconfig ?? `${ROOT}.cache/kind/kubeconfig`,
     clusterName: opts.clusterName ?? 'mcpbench',
     // MCPBENCH_KIND_NODE_IMAGE: a public node image (kindest/node) where a registry is reachable.
@@ -134,9 +153,15 @@ export async function kindClusterUp(
   const p = kindPaths(opts);
   const log = opts.log ?? (() => {});
   mkdirSync(`${ROOT}.cache/kind`, { recursive: true });
+  const cadence = hpaCadence(opts.hpa);
   let created = false;
   if (!(await clusterExists(p.kind, p.clusterName))) {
-    log(`kind create cluster --name ${p.clusterName} --image ${p.nodeImage}`);
+    const config = `${ROOT}.cache/kind/kind-config.${p.clusterName}.yaml`;
+    await writeFileAtomic(config, renderKindConfig(readFileSync(p.configTemplate, 'utf8'), cadence));
+    log(
+      `kind create cluster --name ${p.clusterName} --image ${p.nodeImage} (HPA sync ${cadence.syncPeriodSeconds} s, ` +
+        `tolerance ${cadence.tolerance}, CPU initialisation ${cadence.cpuInitializationSeconds} s, initial readiness delay ${cadence.initialReadinessDelaySeconds} s)`,
+    );
     await kindRun(p.kind, [
       'create',
       'cluster',
@@ -145,7 +170,7 @@ export async function kindClusterUp(
       '--image',
       p.nodeImage,
       '--config',
-      p.config,
+      config,
       '--kubeconfig',
       p.kubeconfig,
       '--wait',
@@ -156,9 +181,22 @@ export async function kindClusterUp(
   } else {
     await kindRun(p.kind, ['export', 'kubeconfig', '--name', p.clusterName, '--kubeconfig', p.kubeconfig]);
   }
+  // Before anything is loaded or installed: a cluster up for another cadence is left exactly as it was.
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(p.kubeconfig);
+  if (!created && opts.hpa) {
+    const mismatch = await controllerManagerMismatch(kc, cadence);
+    if (mismatch.length)
+      throw new Error(
+        `kind cluster ${p.clusterName} was created for another HPA cadence (${mismatch.join('; ')}): ` +
+          `delete it (npx mcpbench cluster down --cluster kind) so the run creates one for its own, ` +
+          'or bring it up for this profile (npx mcpbench cluster up --cluster kind --hpa-profile NAME)',
+      );
+  }
   const gateway = (await dockerImageExists(p.gatewayImage)) ? [p.gatewayImage] : [];
   await loadImagesOnce(p, [p.image, p.redisImage, p.metricsServerImage, ...gateway], log);
-  await installMetricsServer(p.kubeconfig, p.metricsServerImage);
+  await installMetricsServer(kc, p.metricsServerImage, cadence);
+  await waitForMetricsApi(kc, { log, ...(opts.addonTimeoutMs ? { timeoutMs: opts.addonTimeoutMs } : {}) });
   return { kubeconfig: p.kubeconfig, created, gatewayLoaded: gateway.length > 0 };
 }
 
@@ -233,14 +271,25 @@ export async function kindClusterDown(opts: KindOptions = {}): Promise<void> {
   createdByThisProcess.delete(p.clusterName);
 }
 
-async function installMetricsServer(kubeconfig: string, image: string): Promise<void> {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(kubeconfig);
+/** How the running kube-controller-manager's HPA flags differ from the cadence (its static pod's command). */
+async function controllerManagerMismatch(kc: k8s.KubeConfig, cadence: HpaCadence): Promise<string[]> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const pods = await core.listNamespacedPod({
+    namespace: 'kube-system',
+    labelSelector: 'component=kube-controller-manager',
+  });
+  const container = pods.items[0]?.spec?.containers[0];
+  if (!container) return ['no kube-controller-manager pod found in kube-system'];
+  return cadenceMismatch([...(container.command ?? []), ...(container.args ?? [])], cadence);
+}
+
+async function installMetricsServer(kc: k8s.KubeConfig, image: string, cadence: HpaCadence): Promise<void> {
   const api = k8s.KubernetesObjectApi.makeApiClient(kc);
-  const text = readFileSync(`${ROOT}cluster/kind/metrics-server.yaml`, 'utf8').replaceAll(
-    /\$\{METRICS_SERVER_IMAGE\}/g,
-    image,
-  );
+  const timing = metricsServerTiming(cadence);
+  const text = readFileSync(`${ROOT}cluster/kind/metrics-server.yaml`, 'utf8')
+    .replaceAll(/\$\{METRICS_SERVER_IMAGE\}/g, image)
+    .replaceAll(/\$\{METRIC_RESOLUTION\}/g, `${timing.resolutionSeconds}s`)
+    .replaceAll(/\$\{KUBELET_REQUEST_TIMEOUT\}/g, `${timing.kubeletRequestTimeoutSeconds}s`);
   for (const doc of parseAllDocuments(text)) {
     const obj = doc.toJS() as k8s.KubernetesObject;
     await api.patch(obj, undefined, undefined, 'mcpbench', true, k8s.PatchStrategy.ServerSideApply);
@@ -274,7 +323,11 @@ class KindProvider implements ClusterProvider {
       exposure: { mode: 'nodeport', host: '127.0.0.1', nodePorts: KIND_NODE_PORTS },
     });
     for (const l of this.pending) this.unsubs.push(this.kube.onEvent(l));
-    return this.kube.up(variants);
+    const handles = await this.kube.up(variants);
+    // What kind cannot run as the spec asks (metrics-server's 10 s floor); the runner records it on the trial.
+    const hpa = variants.find((v) => v.hpa)?.hpa;
+    if (hpa) for (const message of cadenceNotes(hpaCadence(hpa))) this.opts.log?.(`kind: ${message}`);
+    return handles;
   }
 
   killRedis(): Promise<void> {

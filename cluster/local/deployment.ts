@@ -375,7 +375,11 @@ export class LocalDeployment {
 
   private sampleCpu(): void {
     const now = Date.now();
+    // metrics-server scrapes every --metric-resolution and serves the rate between its last two scrapes:
+    // under an HPA the figure covers that window and changes only once per window, as on a cluster.
+    const windowMs = Math.max(CPU_SAMPLE_MS, (this.spec.hpa?.metricResolutionSeconds ?? 0) * 1000);
     for (const pod of this.pods) {
+      if (pod.cpuTicks !== null && now - pod.cpuAt < windowMs - CPU_SAMPLE_MS / 2) continue;
       const ticks = cpuTicks(pod.process.pid);
       if (ticks !== null && pod.cpuTicks !== null && now > pod.cpuAt) {
         pod.cpuMillicores = Math.round(

@@ -58,9 +58,6 @@ export interface HpaDecision {
   pods?: { ready: number; unready: number; missing: number; ignored: number };
 }
 
-/** kube-controller-manager's --horizontal-pod-autoscaler-initial-readiness-delay */
-const DELAY_OF_INITIAL_READINESS_MS = 30_000;
-
 export function newHpaState(): HpaState {
   return { recommendations: [], scaleUpEvents: [], scaleDownEvents: [] };
 }
@@ -82,6 +79,8 @@ function group(spec: HpaSpec, pods: HpaPod[], now: number) {
   const missing: HpaPod[] = [];
   let ignored = 0;
   const initMs = (spec.cpuInitializationSeconds ?? 300) * 1000;
+  // kube-controller-manager's --horizontal-pod-autoscaler-initial-readiness-delay (30 s by default)
+  const readinessDelayMs = (spec.initialReadinessDelaySeconds ?? 30) * 1000;
   for (const pod of pods) {
     if (pod.terminating) {
       ignored++;
@@ -103,7 +102,7 @@ function group(spec: HpaSpec, pods: HpaPod[], now: number) {
       isUnready = !pod.ready || sampledAt < pod.readyTransitionMs + (pod.windowMs ?? 0);
     } else {
       // Afterwards: ignore it only if it is unready and never became ready after starting.
-      isUnready = !pod.ready && pod.startedAtMs + DELAY_OF_INITIAL_READINESS_MS > pod.readyTransitionMs;
+      isUnready = !pod.ready && pod.startedAtMs + readinessDelayMs > pod.readyTransitionMs;
     }
     (isUnready ? unready : ready).push(pod);
   }

@@ -110,6 +110,8 @@ describe('local provider', () => {
           maxReplicas: 3,
           syncPeriodSeconds: 1,
           cpuInitializationSeconds: 0,
+          // without it, metrics-server's 15 s default: no figure within this short test
+          metricResolutionSeconds: 1,
         },
         cpuRequestMillicores: 100,
       }),

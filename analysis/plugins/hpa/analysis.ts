@@ -16,12 +16,13 @@ export const hpa: AnalysedExperiment = {
       const spreadText = s.loadSpread
         ? `busiest replica ${fmt.pct(s.loadSpread.busiestShare)} / idlest ${fmt.pct(s.loadSpread.idlestShare)} of requests after scale-up`
         : 'no scale-up, so no spread';
-      const first =
-        s.timeToFirstScaleUpMs === null
-          ? 'never scaled up'
-          : s.timeToFirstScaleUpMs < 0
-            ? `first scale-up ${fmt.s(-s.timeToFirstScaleUpMs)} before the load step (at base load)`
-            : `first scale-up ${fmt.s(s.timeToFirstScaleUpMs)} after the load step`;
+      const first = s.premise?.failed
+        ? s.premise.failed
+        : s.timeToFirstScaleUpMs === null
+          ? s.stepSyncs?.withoutMetrics
+            ? `never scaled up after the load step (${s.stepSyncs.withoutMetrics} of ${s.stepSyncs.total} syncs during the step had no CPU from a ready pod: the replica failed readiness under the step)`
+            : 'never scaled up after the load step'
+          : `first scale-up ${fmt.s(s.timeToFirstScaleUpMs)} after the load step`;
       return `${v.variant}: scaled to ${s.maxReplicas}, ${first}, ${spreadText}`;
     });
     return [[strong(id), `: ${parts.join('; ')}.`]];
@@ -30,6 +31,8 @@ export const hpa: AnalysedExperiment = {
     table(
       [
         'variant',
+        'base CPU / target:',
+        'premise',
         'max replicas:',
         'first scale-up:',
         'at max:',
@@ -40,8 +43,14 @@ export const hpa: AnalysedExperiment = {
       rows.map((v) => {
         const s = v.scaling;
         const spread = s?.loadSpread;
+        const p = s?.premise;
         return [
           cell(v.variant),
+          cell(
+            p?.baseUtilisation != null ? `${Math.round(p.baseUtilisation)}% / ${p.targetUtilisation}%` : '–',
+            p?.baseUtilisation ?? null,
+          ),
+          cell(p ? (p.failed ? p.failed.replace(/^premise failed: /, 'failed: ') : 'held') : '–'),
           cell(s ? String(s.maxReplicas) : '–', s?.maxReplicas ?? null),
           cell(fmt.s(s?.timeToFirstScaleUpMs), s?.timeToFirstScaleUpMs ?? null),
           cell(fmt.s(s?.timeToMaxMs), s?.timeToMaxMs ?? null),

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import type { Trial } from '../../load-run.js';
+import { judgePremise, trialScaling } from './scaling.js';
+
+/**
+ * The hpa experiment's premise (base load below the CPU target, so the scale-up is the step's doing),
+ * judged over trials built the way the runner records them: load-stage and window events, the HPA
+ * spec, replica changes, and once-a-second samples with each replica's CPU.
+ */
+
+const SPEC = { targetCpuUtilization: 50, cpuRequestMillicores: 250 };
+
+type Sample = Trial['samples'][number];
+const sample = (tMs: number, cpu: number[]): Sample => ({
+  tMs,
+  desired: cpu.length,
+  ready: cpu.length,
+  replicas: cpu.map((c, i) => ({ name: `r${i}`, ready: true, phase: 'running', cpuMillicores: c })),
+});
+
+function trial(opts: { baseCpu: number; scaleUps: number[]; scaleDowns?: number[] }): Trial {
+  const ev = (
+    tMs: number,
+    kind: string,
+    detail: Record<string, unknown>,
+    source: 'cluster' | 'experiment' = 'experiment',
+  ) => ({
+    tMs,
+    atMs: 1_000_000 + tMs,
+    source,
+    kind,
+    variant: 'rc',
+    detail,
+  });
+  let replicas = 1;
+  const changes = [
+    ...opts.scaleUps.map((t) => ({ t, up: true })),
+    ...(opts.scaleDowns ?? []).map((t) => ({ t, up: false })),
+  ].sort((a, b) => a.t - b.t);
+  const events = [
+    ev(0, 'load-stage', { index: 0, rate: 2 }),
+    ev(0, 'load-stage', { index: 1, rate: 2, rampMs: 5000 }),
+    ev(0, 'window', { name: 'before', startMs: 1000, endMs: 5000 }),
+    ev(0, 'hpa-spec', { ...SPEC, syncPeriodSeconds: 1 }),
+    ev(5000, 'load-stage', { index: 2, rate: 30, rampMs: 1000 }),
+    ev(6000, 'load-stage', { index: 3, rate: 30, rampMs: 9000 }),
+    ev(15000, 'load-stage', { index: 4, rate: 2, rampMs: 1000 }),
+    ...changes.map((c) => {
+      const from = replicas;
+      replicas += c.up ? 1 : -1;
+      return ev(c.t, 'replicas-changed', { from, to: replicas, reason: 'hpa' }, 'cluster');
+    }),
+  ].sort((a, b) => a.tMs - b.tMs);
+  const samples = Array.from({ length: 22 }, (_, i) => sample(i * 1000, [i < 5 ? opts.baseCpu : 200]));
+  return {
+    experimentId: 'hpa',
+    experiment: 'hpa',
+    variant: 'rc',
+    trial: 1,
+    engine: { timeseries: [] } as unknown as Trial['engine'],
+    events,
+    samples,
+  };
+}
+
+describe('judgePremise', () => {
+  it('holds when the base is below target and nothing scaled before the step', () => {
+    const p = judgePremise(
+      SPEC,
+      { startMs: 1000, endMs: 5000 },
+      [1, 2, 3, 4].map((s) => sample(s * 1000, [55])),
+      [6000],
+    );
+    expect(p).toEqual({ baseUtilisation: 22, targetUtilisation: 50, scaleUpsBeforeStep: 0, failed: null });
+  });
+
+  it('fails when a scale-up came before the step, naming when and the utilisation', () => {
+    const samples = [1, 2, 3, 4].map((s) => sample(s * 1000, [130]));
+    const p = judgePremise(SPEC, { startMs: 1000, endMs: 5000 }, samples, [3000, 7000]);
+    expect(p.scaleUpsBeforeStep).toBe(1);
+    expect(p.failed).toBe(
+      'premise failed: scaled at base load (1 scale-up before the step, the first at 3.0 s; utilisation 52% ≥ target 50%)',
+    );
+  });
+
+  it('fails when the base utilisation reached the target although the HPA had not acted yet', () => {
+    const samples = [1, 2, 3, 4].map((s) => sample(s * 1000, [100, 150]));
+    const p = judgePremise(SPEC, { startMs: 1000, endMs: 5000 }, samples, []);
+    expect(p.baseUtilisation).toBe(50);
+    expect(p.failed).toBe('premise failed: base load at or above the target (utilisation 50% ≥ target 50%)');
+  });
+
+  it('uses the median of the window, so one warm-up second does not fail it', () => {
+    const samples = [sample(1000, [240]), sample(2000, [50]), sample(3000, [55]), sample(4000, [60])];
+    expect(judgePremise(SPEC, { startMs: 1000, endMs: 5000 }, samples, []).failed).toBeNull();
+  });
+});
+
+describe('trialScaling', () => {
+  it('times the first scale-up from the step, and the scale-down from the end of the step', () => {
+    const s = trialScaling(trial({ baseCpu: 50, scaleUps: [6200, 8300], scaleDowns: [19000, 20500] }));
+    expect(s.premise?.failed).toBeNull();
+    expect(s.premise?.baseUtilisation).toBe(20);
+    expect(s.timeToFirstScaleUpMs).toBe(1200);
+    expect(s.scaleDownMs).toBe(5500);
+  });
+
+  it('gives no time to scale when the premise failed, instead of a negative one', () => {
+    const s = trialScaling(trial({ baseCpu: 140, scaleUps: [4000, 6500] }));
+    expect(s.premise?.failed).toContain('premise failed: scaled at base load');
+    expect(s.premise?.failed).toContain('utilisation 56% ≥ target 50%');
+    expect(s.timeToFirstScaleUpMs).toBeNull();
+    expect(s.timeToMaxMs).toBeNull();
+  });
+
+  it('counts the syncs during the step that had no CPU from a ready pod (why nothing scaled)', () => {
+    const t = trial({ baseCpu: 50, scaleUps: [] });
+    for (const [tMs, utilisation] of [
+      [4000, 20],
+      [7000, null],
+      [8000, null],
+      [9000, 130],
+      [16000, null],
+    ] as const)
+      t.events.push({
+        tMs,
+        atMs: 1_000_000 + tMs,
+        source: 'cluster',
+        kind: 'hpa-decision',
+        variant: 'rc',
+        detail: { utilisation, current: 1, desired: 1 },
+      });
+    const s = trialScaling(t);
+    expect(s.timeToFirstScaleUpMs).toBeNull();
+    expect(s.stepSyncs).toEqual({ total: 3, withoutMetrics: 2 });
+  });
+
+  it('has no premise without a recorded HPA spec (a run from before it was recorded)', () => {
+    const t = trial({ baseCpu: 50, scaleUps: [6200] });
+    t.events = t.events.filter((e) => e.kind !== 'hpa-spec');
+    const s = trialScaling(t);
+    expect(s.premise).toBeNull();
+    expect(s.timeToFirstScaleUpMs).toBe(1200);
+  });
+});
