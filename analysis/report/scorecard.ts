@@ -215,6 +215,9 @@ function scoreCell(summary: RunSummary, col: ColumnInstance, variant: string): C
   const { column, experimentId } = col;
   const v = summary.variants.find((x) => x.experimentId === experimentId && x.variant === variant);
   if (!v) return cell('n/a: not run');
+  // an hpa whose premise failed (it scaled at base load) has no time to scale: say why, not "never scaled"
+  if (column.experiment === 'hpa' && v.scaling?.premise?.failed)
+    return cell(`n/a: premise failed (${v.scaling.premise.failed})`);
   const values = valuesOf(v, column.metric);
   if (!values) return cell(`n/a: ${column.absent ?? 'not measured'}`);
   if ('whole' in values)
