@@ -43,7 +43,7 @@ const LoadSchema = z.discriminatedUnion('model', [
     model: z.literal('open'),
     rate: z.number().positive(),
     /** what `rate` counts; the engines' own default (scenarios/engine), so that one word means one thing */
-    unit: z.enum(['sessions', 'requests']).default('sessions'),
+    unit: z.enum(['sessions', 'turns', 'requests']).default('sessions'),
     stages: z.array(StageSchema).optional(),
     maxInFlight: z.number().int().positive().optional(),
   }),

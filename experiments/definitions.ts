@@ -18,7 +18,7 @@ export type LoadSpec =
   | {
       model: 'open';
       rate: number;
-      unit: 'sessions' | 'requests';
+      unit: 'sessions' | 'turns' | 'requests';
       stages?: Array<{ durationMs: number; target: number }>;
       maxInFlight?: number;
     };

@@ -70,9 +70,9 @@ export const EngineResultSchema = z.object({
   }),
   load: z.object({
     model: z.enum(['open', 'closed']),
-    /** open model: target arrival rate (agent sessions or requests per second, see `unit`) */
+    /** open model: target arrival rate (agent sessions, agent turns or requests per second, see `unit`) */
     rate: z.number().optional(),
-    unit: z.enum(['sessions', 'requests']).optional(),
+    unit: z.enum(['sessions', 'turns', 'requests']).optional(),
     /** closed model: concurrent agents */
     agents: z.number().optional(),
     durationMs: z.number(),
