@@ -11,7 +11,7 @@ export function variantSpecFor(
 ): VariantSpec {
   return variantSpec(variant, {
     deployment: options.deployment,
-    replicas: def.hpa ? def.hpa.minReplicas : def.replicas,
+    replicas: def.hpa ? def.hpa.minReplicas : (c.replicas ?? def.replicas),
     env: { ...def.serverEnv, ...c.serverEnv },
     hpa: def.hpa,
     rttMs: c.rttMs ?? def.rttMs,
