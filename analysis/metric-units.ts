@@ -9,6 +9,7 @@ export type MetricUnit =
   | 'tasks'
   | 'round trips'
   | 'bytes'
-  | 'CV';
+  | 'CV'
+  | 'per s';
 
 export type MetricDirection = 'lower' | 'higher';

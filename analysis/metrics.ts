@@ -154,6 +154,16 @@ export const METRICS = {
     fromTrial: (t) => trialScaling(t).loadSpread?.cv ?? null,
     fromSummary: (v) => v.scaling?.loadSpread?.cv ?? null,
   },
+  capacityPerPod: {
+    label: 'sustainable rate per pod',
+    unit: 'per s',
+    betterWhen: 'higher',
+    fromTrial: (t) => {
+      const c = t.capacity;
+      return c && c.result.sustainableRate !== null ? c.result.sustainableRate / c.replicas : null;
+    },
+    fromSummary: (v) => v.capacity?.perPod?.mean ?? null,
+  },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof METRICS;

@@ -2,6 +2,7 @@ import type * as hdr from 'hdr-histogram-js';
 import { type EngineResult, ERROR_CLASSES, HISTOGRAM_KEYS, requestLatencyKey } from '../rundir/raw-result.js';
 import { type LoadedRun, type Trial, trialsByGroup } from './load-run.js';
 import { COMMON_COMPARED, COMMON_METRICS, METRICS, type MetricName, TURN_METRICS } from './metrics.js';
+import { capacityRunSummary, planLoadOf } from './plugins/capacity/summary.js';
 import { analysisOf } from './plugins/registry.js';
 import { bootstrapDiff, mergeHistograms, spread } from './stats.js';
 import type { Comparison, Percentiles, RunSummary, VariantSummary } from './summary-types.js';
@@ -126,6 +127,7 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
       }
     }
   }
+  const capacity = capacityRunSummary(variants, planLoadOf(run.manifest.config));
   return {
     schema: 'mcpbench/summary@1',
     run: run.manifest.name,
@@ -140,6 +142,7 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
     fingerprint: run.manifest.fingerprint,
     cluster: run.manifest.cluster,
     deployment: deploymentOf(run.manifest.config.deployment),
+    ...(capacity ? { capacity } : {}),
     thresholds: [],
   };
 }

@@ -1,5 +1,14 @@
+import type { CapacitySlo } from '../rundir/layout.js';
 import type { EngineResult } from '../rundir/raw-result.js';
 import type { MetricDirection, MetricUnit } from './metric-units.js';
+import type {
+  CapacityCost,
+  PlanLoad,
+  RateInterval,
+  UslFit,
+  uslHoldout,
+  VariantPlan,
+} from './plugins/capacity/model.js';
 import type { Interval } from './stats.js';
 
 /**
@@ -63,9 +72,54 @@ export interface VariantSummary {
     /** after the last scale-up: how evenly requests spread over the replicas */
     loadSpread: { replicas: number; cv: number; busiestShare: number; idlestShare: number } | null;
   } | null;
+  /** capacity experiment: the breakpoint searches of this experiment × variant (absent elsewhere) */
+  capacity?: CapacityVariantSummary | null;
   /** per-trial values of the metrics compared across variants */
   perTrial: Record<string, number[]>;
   spread: Record<string, { mean: number; min: number; max: number } | null>;
+}
+
+export interface CapacityVariantSummary {
+  replicas: number;
+  unit: string;
+  slo: CapacitySlo;
+  /** per trial: the search's result */
+  trials: Array<{ trial: number; sustainableRate: number | null; status: string; steps: number }>;
+  /** sustainable rate over trials (those with a result), 95% t-interval */
+  rate: RateInterval | null;
+  perPod: RateInterval | null;
+  generatorLimitedSteps: number;
+  /** trials whose result is only a lower bound because the generator was the limit */
+  generatorLimitedTrials: number;
+  cpuLimitMillicores: number | null;
+  cpuLimitEnforced: boolean | null;
+  cpuLimitNote: string | null;
+  hostCores: number;
+  /** mean over trials of each figure that was measured */
+  cost: CapacityCost;
+  /** every step of every trial: the latency-against-offered-rate curve */
+  steps: Array<{
+    trial: number;
+    rate: number;
+    requestP99Us: number | null;
+    turnP99Us: number | null;
+    verdict: string;
+    reasons: string[];
+  }>;
+}
+
+/** The run-level capacity figures: the scaling curve per variant and the plan for the config's load. */
+export interface CapacityRunSummary {
+  experiment: string;
+  scaling: Array<{
+    variant: string;
+    points: Array<{ replicas: number; rate: number; low: number | null; high: number | null }>;
+    usl: UslFit | null;
+    holdout: ReturnType<typeof uslHoldout>;
+    /** why the curve says more about the host than about the pods, when it does */
+    hostBound: string | null;
+  }>;
+  plan: { load: PlanLoad; variants: VariantPlan[] };
 }
 
 export interface Comparison {
@@ -98,6 +152,8 @@ export interface RunSummary {
   cluster: { provider: string; kubernetesVersion: string | null };
   /** run config `deployment`; null when the run did not record it (older runs used unprepared manifests) */
   deployment: 'prepared' | 'unprepared' | null;
+  /** capacity experiment: scaling curves and the plan (absent when it did not run) */
+  capacity?: CapacityRunSummary;
   /** the run's k6-style thresholds, each checked per experiment × variant (empty when none are set) */
   thresholds: ThresholdResult[];
 }

@@ -20,7 +20,9 @@ export function nextStep(
   const fails = steps.filter((s) => s.verdict === 'fail').map((s) => s.rate);
   const bad = fails.length ? Math.min(...fails) : null;
   // a pass above a failing rate is noise around the knee: the conservative bracket ignores it
-  const passes = steps.filter((s) => s.verdict === 'pass' && (bad === null || s.rate < bad)).map((s) => s.rate);
+  const passes = steps
+    .filter((s) => s.verdict === 'pass' && (bad === null || s.rate < bad))
+    .map((s) => s.rate);
   const good = passes.length ? Math.max(...passes) : null;
   const last = steps.at(-1);
   if (last?.verdict === 'generator-limited')
@@ -29,7 +31,13 @@ export function nextStep(
   if (good !== null && bad !== null && bad <= good * (1 + spec.resolution))
     return { done: { sustainableRate: good, firstFailRate: bad, status: 'converged' } };
   if (steps.length >= spec.maxSteps)
-    return { done: { sustainableRate: good, firstFailRate: bad, status: good === null ? 'none-passed' : 'max-steps' } };
+    return {
+      done: {
+        sustainableRate: good,
+        firstFailRate: bad,
+        status: good === null ? 'none-passed' : 'max-steps',
+      },
+    };
   if (bad === null) return { rate: (good ?? spec.startRate) * spec.factor, phase: 'step-up' };
   if (good === null) {
     const rate = bad / spec.factor;

@@ -293,7 +293,9 @@ export function buildRunConfig(
     for (const field of ['search', 'slo'] as const) {
       if (o?.[field] && !DEFAULT_EXPERIMENTS[name as ExperimentName].search) {
         const searching = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].search);
-        throw new ConfigError(`overrides.${name}.${field}: only ${searching.join(', ')} runs a breakpoint search`);
+        throw new ConfigError(
+          `overrides.${name}.${field}: only ${searching.join(', ')} runs a breakpoint search`,
+        );
       }
     }
   }

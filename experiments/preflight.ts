@@ -227,7 +227,8 @@ const checkTurnUnit: PreflightCheck = ({ config, experiments }) =>
         .filter((d) => d.load.model === 'open' && d.load.unit === 'turns')
         .map((d) => ({
           field: `overrides.${d.name}.load.unit`,
-          message: 'unit turns (one turn per arrival on a kept session) needs --engine builtin; the k6 scripts run sessions or requests',
+          message:
+            'unit turns (one turn per arrival on a kept session) needs --engine builtin; the k6 scripts run sessions or requests',
         }));
 
 /** The checks, in the order their problems are printed. Add new ones here. */

@@ -1,11 +1,11 @@
 import { mkdir, readdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterEvent, ClusterProvider, VariantHandle, VariantName } from '../cluster/provider.js';
+import { judgeStep } from '../rundir/capacity-judge.js';
 import { environmentFingerprint } from '../rundir/fingerprint.js';
 import { histogramLog } from '../rundir/hlog.js';
-import { availableParallelism } from 'node:os';
-import { judgeStep } from '../rundir/capacity-judge.js';
 import {
   type CapacityTrial,
   type InterruptedTrial,
@@ -17,6 +17,7 @@ import {
 import type { EngineResult } from '../rundir/raw-result.js';
 import { currentRunProcess } from '../rundir/run-process.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
+import { runSearch } from './capacity-search.js';
 import type { RunConfig } from './config.js';
 import { variantsFor } from './config.js';
 import {
@@ -26,7 +27,6 @@ import {
   type SearchSpec,
   type TimedAction,
 } from './definitions.js';
-import { runSearch } from './capacity-search.js';
 import { type LoadHandle, startLoad } from './load-driver.js';
 import { TrialRecorder } from './trial-recorder.js';
 import { variantSpecFor } from './variant-spec.js';
@@ -421,13 +421,15 @@ async function runCapacityTrial(
         if (cutOff) return null;
         const settleStartMs = Date.now() - originMs;
         recorder.experiment('capacity-step', { index, rate, unit, part: 'settle' });
-        if (search.settleMs > 0) await (await load(rate, search.settleMs, seed * 100 + index * 2, 'settle')).result;
+        if (search.settleMs > 0)
+          await (await load(rate, search.settleMs, seed * 100 + index * 2, 'settle')).result;
         if (cutOff) return null;
         const measureStartMs = Date.now() - originMs;
         recorder.experiment('capacity-step', { index, rate, unit, part: 'measure' });
         const cpuBefore = process.cpuUsage();
         const wallBefore = performance.now();
-        const result = await (await load(rate, search.measureMs, seed * 100 + index * 2 + 1, 'measure')).result;
+        const result = await (await load(rate, search.measureMs, seed * 100 + index * 2 + 1, 'measure'))
+          .result;
         const cpu = process.cpuUsage(cpuBefore);
         const wallMs = performance.now() - wallBefore;
         if (cutOff) {
@@ -443,7 +445,10 @@ async function runCapacityTrial(
           generator: { cpuCores: wallMs > 0 ? (cpu.user + cpu.system) / 1000 / wallMs : 0, maxInFlight },
           generatorCpuLimit: search.generatorCpuLimit,
         });
-        return { step: { ...judged, settleStartMs, measureStartMs, endMs: Date.now() - originMs }, raw: result };
+        return {
+          step: { ...judged, settleStartMs, measureStartMs, endMs: Date.now() - originMs },
+          raw: result,
+        };
       },
       log: (line) => options.log(`  ${label}: ${line}`),
     });

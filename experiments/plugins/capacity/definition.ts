@@ -10,7 +10,7 @@ import type { ExperimentDefinition } from '../../definitions.js';
 export const capacity: ExperimentDefinition<'capacity'> = {
   name: 'capacity',
   summary:
-    'Breakpoint search of open-model agent turns (an arrival runs one turn on an idle agent\'s kept session) with a ' +
+    "Breakpoint search of open-model agent turns (an arrival runs one turn on an idle agent's kept session) with a " +
     'per-pod CPU limit: stepped up geometrically until the SLO breaks, then bisected. Measures the sustainable rate ' +
     'per pod, the scaling curve over replica counts (USL fit) and the cost per turn.',
   // not used by the search (its steps have their own durations); kept for estimates and the common table
