@@ -126,14 +126,6 @@ const ExperimentOverrideSchema = z.strictObject({
     )
     .min(1)
     .optional(),
-  /** per-pod resources (container limits/requests; on local a CFS quota per replica) */
-  resources: z
-    .strictObject({
-      cpuLimitMillicores: z.number().int().min(10).max(64_000),
-      cpuRequestMillicores: z.number().int().min(10).max(64_000),
-    })
-    .partial()
-    .optional(),
   search: SearchSchema.optional(),
   slo: SloSchema.optional(),
   hpa: z
@@ -355,7 +347,6 @@ export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
       sourceAddresses: o.sourceAddresses ?? base.sourceAddresses,
       cases: o.cases ?? base.cases,
       hpa: base.hpa && { ...base.hpa, ...o.hpa },
-      resources: base.resources || o.resources ? { ...base.resources, ...o.resources } : undefined,
       search: base.search && {
         ...base.search,
         ...dropUndefined({
