@@ -77,6 +77,16 @@ export function registerRunCommand(program: Command): void {
     )
     .option('--seed <n>', 'seed of the simulated agents (default 1)', positiveInt('--seed'))
     .option(
+      '--cpu-request <cpu>',
+      "every pod's CPU request, e.g. 250m (default: the manifests' 250m; the HPA's utilisation is relative to it)",
+      text('--cpu-request'),
+    )
+    .option(
+      '--cpu-limit <cpu>',
+      "every pod's CPU limit, e.g. 500m or 2, or none (default: the manifests' 1000m; local: a CFS quota per replica)",
+      text('--cpu-limit'),
+    )
+    .option(
       '--config <file>',
       'YAML/JSON run config (flags win); see README for its fields',
       text('--config'),
@@ -103,6 +113,7 @@ export function registerRunCommand(program: Command): void {
             trials: opts.trials,
             seed: opts.seed,
             out: opts.out,
+            resources: { cpuRequest: opts.cpuRequest, cpuLimit: opts.cpuLimit },
           },
           typeof opts.config === 'string' ? opts.config : undefined,
         );

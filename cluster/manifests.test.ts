@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { overridesFromSpec, variantObjects, variantSpec, variantSpecFromObjects } from './manifests.js';
+import {
+  cpuMillicores,
+  overridesFromSpec,
+  variantObjects,
+  variantSpec,
+  variantSpecFromObjects,
+} from './manifests.js';
 import { VARIANT_NAMES } from './provider.js';
 
 /** What the preparation changes: the kinds rendered, and the pod's life-cycle fields. */
@@ -124,5 +130,53 @@ describe('manifests are the source of truth', () => {
     expect(shape(variantObjects('rc', overridesFromSpec(prepared)))).toEqual(
       shape(variantObjects('rc', { replicas: 2 })),
     );
+  });
+
+  it('renders per-pod CPU requests and limits from overrides and reads them back', () => {
+    const resources = (objects: ReturnType<typeof variantObjects>) =>
+      objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].resources;
+    // The manifests' defaults, the same for every variant.
+    for (const name of VARIANT_NAMES) {
+      expect(variantSpec(name)).toMatchObject({ cpuRequestMillicores: 250, cpuLimitMillicores: 1000 });
+    }
+    const objects = variantObjects('legacy-redis', { cpuRequestMillicores: 300, cpuLimitMillicores: 500 });
+    expect(resources(objects).requests.cpu).toBe('300m');
+    expect(resources(objects).limits.cpu).toBe('500m');
+    // Memory is left as the manifests have it.
+    expect(resources(objects).limits.memory).toBe('512Mi');
+    const spec = variantSpecFromObjects('legacy-redis', objects);
+    expect(spec).toMatchObject({ cpuRequestMillicores: 300, cpuLimitMillicores: 500 });
+    // Re-rendered from the spec (kind/kube), the same resources come out.
+    expect(resources(variantObjects('legacy-redis', overridesFromSpec(spec)))).toEqual(resources(objects));
+    // null: no CPU limit at all, and it stays absent through the round trip.
+    const unlimited = variantSpec('rc', { cpuLimitMillicores: null });
+    expect(unlimited.cpuLimitMillicores).toBeUndefined();
+    expect(resources(variantObjects('rc', overridesFromSpec(unlimited))).limits.cpu).toBeUndefined();
+    // A request above the limit, or below what a quota can enforce, is refused naming the field.
+    expect(() => variantSpec('rc', { cpuRequestMillicores: 800, cpuLimitMillicores: 500 })).toThrow(
+      /rc: the CPU request \(800m\) is above the CPU limit \(500m\)/,
+    );
+    expect(() => variantSpec('rc', { cpuLimitMillicores: 5 })).toThrow(/cpuLimitMillicores must be .* ≥ 10/);
+  });
+
+  it('keeps the HPA denominator and the container request one value', () => {
+    const spec = variantSpec('rc', {
+      hpa: { minReplicas: 1, maxReplicas: 4, targetCpuUtilization: 50 },
+      cpuRequestMillicores: 400,
+    });
+    expect(spec.hpa?.cpuRequestMillicores).toBe(400);
+    expect(spec.cpuRequestMillicores).toBe(400);
+    const again = variantSpec('rc', overridesFromSpec(spec));
+    expect(again.hpa?.cpuRequestMillicores).toBe(400);
+    expect(again.cpuRequestMillicores).toBe(400);
+  });
+
+  it('reads Kubernetes CPU quantities', () => {
+    expect(cpuMillicores('250m')).toBe(250);
+    expect(cpuMillicores('0.5')).toBe(500);
+    expect(cpuMillicores('2')).toBe(2000);
+    expect(cpuMillicores(1)).toBe(1000);
+    expect(() => cpuMillicores('half')).toThrow(/"half" is not a CPU quantity/);
+    expect(() => cpuMillicores('0.0005')).toThrow(/whole millicores/);
   });
 });

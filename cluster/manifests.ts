@@ -46,8 +46,12 @@ export interface VariantOverrides {
   /** MCPBENCH_* variables added to the container env (override the manifest's) */
   env?: Record<string, string>;
   image?: string;
-  /** Present: render the HorizontalPodAutoscaler (absent fields keep the manifest's values). */
-  hpa?: Partial<Omit<HpaSpec, 'scaleUp' | 'scaleDown'>> & {
+  /**
+   * Present: render the HorizontalPodAutoscaler (absent fields keep the manifest's values). Its
+   * utilisation is relative to the container's CPU request, which is `cpuRequestMillicores` below:
+   * one value, never a second one here.
+   */
+  hpa?: Partial<Omit<HpaSpec, 'scaleUp' | 'scaleDown' | 'cpuRequestMillicores'>> & {
     scaleUpStabilizationSeconds?: number;
     scaleDownStabilizationSeconds?: number;
     scaleUpPolicies?: HpaPolicy[];
@@ -59,8 +63,10 @@ export interface VariantOverrides {
   maxSurge?: number | string;
   maxUnavailable?: number | string;
   terminationGracePeriodSeconds?: number;
-  /** container CPU limit, millicores */
-  cpuLimitMillicores?: number;
+  /** container resources.limits.cpu, millicores; null renders no CPU limit at all */
+  cpuLimitMillicores?: number | null;
+  /** container resources.requests.cpu, millicores (also the HPA's utilisation denominator) */
+  cpuRequestMillicores?: number;
   /** Service.spec.sessionAffinityConfig.clientIP.timeoutSeconds (ClientIP variants) */
   affinityTimeoutSeconds?: number;
   rttMs?: number;
@@ -127,8 +133,7 @@ export function variantObjects(name: VariantName, overrides: VariantOverrides = 
   if (overrides.maxUnavailable !== undefined) rolling.maxUnavailable = overrides.maxUnavailable;
   if (overrides.terminationGracePeriodSeconds !== undefined)
     pod.terminationGracePeriodSeconds = overrides.terminationGracePeriodSeconds;
-  if (overrides.cpuLimitMillicores !== undefined)
-    container.resources.limits.cpu = `${overrides.cpuLimitMillicores}m`;
+  applyCpuResources(name, container, overrides);
   const service = objects.find((o) => o.kind === 'Service') as K8sObject;
   if (service.spec.sessionAffinity !== 'ClientIP') delete service.spec.sessionAffinityConfig;
   else if (overrides.affinityTimeoutSeconds !== undefined)
@@ -141,7 +146,6 @@ export function variantObjects(name: VariantName, overrides: VariantOverrides = 
     if (h.targetCpuUtilization !== undefined) {
       hpa.spec.metrics[0].resource.target.averageUtilization = h.targetCpuUtilization;
     }
-    if (h.cpuRequestMillicores !== undefined) container.resources.requests.cpu = `${h.cpuRequestMillicores}m`;
     if (h.scaleUpStabilizationSeconds !== undefined) {
       hpa.spec.behavior.scaleUp.stabilizationWindowSeconds = h.scaleUpStabilizationSeconds;
     }
@@ -226,8 +230,59 @@ export function gatewayObjects(
   });
 }
 
-const millicores = (cpu: string | number): number =>
-  typeof cpu === 'number' ? cpu * 1000 : cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Number(cpu) * 1000;
+/**
+ * A Kubernetes CPU quantity ("250m", "0.5", "1", or a YAML number of cores) in whole millicores, as
+ * the API server reads it; throws on anything else (the message says what was given). The API server
+ * refuses a precision finer than 1m.
+ */
+export function cpuMillicores(cpu: unknown): number {
+  let m: number;
+  if (typeof cpu === 'number') m = cpu * 1000;
+  else if (typeof cpu === 'string' && /^\d+m$/.test(cpu.trim())) m = Number(cpu.trim().slice(0, -1));
+  else if (typeof cpu === 'string' && /^(\d+(\.\d*)?|\.\d+)$/.test(cpu.trim())) m = Number(cpu.trim()) * 1000;
+  else
+    throw new Error(
+      `${JSON.stringify(cpu)} is not a CPU quantity (write millicores such as 500m, or cores such as 0.5 or 2)`,
+    );
+  if (!Number.isFinite(m) || Math.abs(m - Math.round(m)) > 1e-9)
+    throw new Error(`${JSON.stringify(cpu)}: CPU quantities are whole millicores (1m is the finest)`);
+  return Math.round(m);
+}
+const millicores = cpuMillicores;
+
+/**
+ * The smallest CPU figure a pod may ask for here: a CFS quota below 1 ms per 100 ms period is refused
+ * by the kernel (cpu.cfs_quota_us ≥ 1000), so 10m is the least a limit can enforce.
+ */
+export const MIN_CPU_MILLICORES = 10;
+
+/** resources.requests.cpu / resources.limits.cpu from the overrides, checked as the API server would. */
+function applyCpuResources(name: VariantName, container: K8sObject, overrides: VariantOverrides): void {
+  container.resources ??= {};
+  container.resources.requests ??= {};
+  container.resources.limits ??= {};
+  const check = (field: string, m: number) => {
+    if (!(Number.isInteger(m) && m >= MIN_CPU_MILLICORES))
+      throw new Error(
+        `${name}: ${field} must be a whole number of millicores ≥ ${MIN_CPU_MILLICORES} (got ${m})`,
+      );
+  };
+  if (overrides.cpuRequestMillicores !== undefined) {
+    check('cpuRequestMillicores', overrides.cpuRequestMillicores);
+    container.resources.requests.cpu = `${overrides.cpuRequestMillicores}m`;
+  }
+  if (overrides.cpuLimitMillicores === null) delete container.resources.limits.cpu;
+  else if (overrides.cpuLimitMillicores !== undefined) {
+    check('cpuLimitMillicores', overrides.cpuLimitMillicores);
+    container.resources.limits.cpu = `${overrides.cpuLimitMillicores}m`;
+  }
+  const request = container.resources.requests.cpu;
+  const limit = container.resources.limits.cpu;
+  if (request !== undefined && limit !== undefined && millicores(request) > millicores(limit))
+    throw new Error(
+      `${name}: the CPU request (${millicores(request)}m) is above the CPU limit (${millicores(limit)}m); the API server refuses that`,
+    );
+}
 
 const intOrPercent = (v: number | string, of: number, roundUp: boolean): number => {
   if (typeof v === 'number') return v;
@@ -307,6 +362,8 @@ export function variantSpecFromObjects(
   const server = String(container.args.at(-1)).includes('/legacy/') ? 'legacy' : 'rc';
   let hpa: HpaSpec | undefined;
   if (hpaObj) {
+    if (container.resources?.requests?.cpu === undefined)
+      throw new Error(`${name}: an HPA on CPU utilisation needs the container's resources.requests.cpu`);
     const b = hpaObj.spec.behavior ?? {};
     hpa = {
       minReplicas: hpaObj.spec.minReplicas ?? 1,
@@ -340,6 +397,7 @@ export function variantSpecFromObjects(
         : 'round-robin';
   const liveness = container.livenessProbe;
   const limit = container.resources?.limits?.cpu;
+  const request = container.resources?.requests?.cpu;
   return {
     name,
     server,
@@ -371,6 +429,7 @@ export function variantSpecFromObjects(
         }
       : {}),
     ...(limit !== undefined ? { cpuLimitMillicores: millicores(limit) } : {}),
+    ...(request !== undefined ? { cpuRequestMillicores: millicores(request) } : {}),
   };
 }
 
@@ -396,7 +455,12 @@ export function overridesFromSpec(spec: VariantSpec): VariantOverrides {
     maxSurge: spec.maxSurge,
     maxUnavailable: spec.maxUnavailable,
     terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
-    ...(spec.cpuLimitMillicores !== undefined ? { cpuLimitMillicores: spec.cpuLimitMillicores } : {}),
+    cpuLimitMillicores: spec.cpuLimitMillicores ?? null,
+    ...(spec.cpuRequestMillicores !== undefined
+      ? { cpuRequestMillicores: spec.cpuRequestMillicores }
+      : spec.hpa
+        ? { cpuRequestMillicores: spec.hpa.cpuRequestMillicores }
+        : {}),
     ...(spec.sessionAffinityTimeoutSeconds !== undefined
       ? { affinityTimeoutSeconds: spec.sessionAffinityTimeoutSeconds }
       : {}),
@@ -409,7 +473,6 @@ export function overridesFromSpec(spec: VariantSpec): VariantOverrides {
             minReplicas: spec.hpa.minReplicas,
             maxReplicas: spec.hpa.maxReplicas,
             targetCpuUtilization: spec.hpa.targetCpuUtilization,
-            cpuRequestMillicores: spec.hpa.cpuRequestMillicores,
             syncPeriodSeconds: spec.hpa.syncPeriodSeconds,
             cpuInitializationSeconds: spec.hpa.cpuInitializationSeconds,
             tolerance: spec.hpa.tolerance,

@@ -113,4 +113,42 @@ describe('run config', () => {
       'overrides.pod-kill.hpa: only hpa has an HPA',
     );
   });
+
+  it('resolves per-pod CPU from the flags, the file and the experiment, naming the bad field', () => {
+    const byName = (config: ReturnType<typeof buildRunConfig>) =>
+      Object.fromEntries(resolveExperiments(config).map((e) => [e.name, e.resources]));
+    // The hpa experiment states its request; the others keep the manifests' defaults.
+    expect(byName(buildRunConfig({}, {}))).toMatchObject({
+      hpa: { cpuRequestMillicores: 250 },
+      'ttl-cache': undefined,
+    });
+    const file = {
+      resources: { cpuLimit: '500m', cpuRequest: 0.1 },
+      overrides: { hpa: { resources: { cpuRequest: '200m' } } },
+    };
+    expect(byName(buildRunConfig(file, {}))).toMatchObject({
+      hpa: { cpuRequestMillicores: 200, cpuLimitMillicores: 500 },
+      'ttl-cache': { cpuRequestMillicores: 100, cpuLimitMillicores: 500 },
+    });
+    // A flag wins over the file's top level and over overrides.<name>.resources, field by field.
+    expect(
+      byName(buildRunConfig(file, { resources: { cpuRequest: '150m', cpuLimit: 'none' } })),
+    ).toMatchObject({
+      hpa: { cpuRequestMillicores: 150, cpuLimitMillicores: null },
+      'ttl-cache': { cpuRequestMillicores: 150, cpuLimitMillicores: null },
+    });
+    expect(() => buildRunConfig({}, { resources: { cpuLimit: 'lots' } })).toThrow(
+      /--cpu-limit: "lots" is not a CPU quantity/,
+    );
+    expect(() =>
+      buildRunConfig({ overrides: { hpa: { resources: { cpuLimit: '5m' } } } }, {}, 'r.yaml'),
+    ).toThrow(/r.yaml: overrides.hpa.resources.cpuLimit: 5m is below 10m/);
+    expect(() =>
+      resolveExperiments(buildRunConfig({ overrides: { hpa: { resources: { cpuLimit: '100m' } } } }, {})),
+    ).toThrow(/hpa's own cpuRequest: 250m is above overrides.hpa.resources.cpuLimit 100m/);
+    // The HPA's old request field points at the one place the request now lives.
+    expect(() => buildRunConfig({ overrides: { hpa: { hpa: { cpuRequestMillicores: 100 } } } }, {})).toThrow(
+      /overrides.hpa.hpa.cpuRequestMillicores: the pod's CPU request is overrides.hpa.resources.cpuRequest/,
+    );
+  });
 });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { cpuMillicores, MIN_CPU_MILLICORES } from '../cluster/manifests.js';
 import { VARIANT_NAMES, type VariantName } from '../cluster/provider.js';
 import { parseThreshold, parseThresholds } from '../rundir/threshold-spec.js';
 import { describeFileError } from '../util/file-errors.js';
@@ -103,6 +104,32 @@ const SloSchema = z
     minThroughput: percentSchema(100),
   })
   .partial();
+/** A Kubernetes CPU quantity ("500m", "0.5", 2) as whole millicores, at least the least a CFS quota enforces. */
+const cpuQuantity = (value: unknown, ctx: z.RefinementCtx): number => {
+  try {
+    const m = cpuMillicores(value);
+    if (m < MIN_CPU_MILLICORES)
+      throw new Error(`${m}m is below ${MIN_CPU_MILLICORES}m, the least a CPU quota can enforce`);
+    return m;
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+};
+const CpuQuantitySchema = z.unknown().transform(cpuQuantity);
+
+/**
+ * Per-pod CPU, as a Deployment's container resources: `cpuRequest` (also what the HPA's utilisation
+ * is a percentage of) and `cpuLimit` (on local a CFS quota per replica; `none` runs without a limit).
+ */
+const ResourcesSchema = z.strictObject({
+  cpuRequest: CpuQuantitySchema.optional(),
+  cpuLimit: z
+    .unknown()
+    .transform((v, ctx) => (v === 'none' ? null : cpuQuantity(v, ctx)))
+    .optional(),
+});
+type ResourcesConfig = z.output<typeof ResourcesSchema>;
 
 const ExperimentOverrideSchema = z.strictObject({
   duration: DurationSchema.optional(),
@@ -114,6 +141,7 @@ const ExperimentOverrideSchema = z.strictObject({
   scenarioParams: z.record(z.string(), z.unknown()).optional(),
   load: LoadSchema.optional(),
   sourceAddresses: z.number().int().min(1).max(250).optional(),
+  resources: ResourcesSchema.optional(),
   cases: z
     .array(
       z.strictObject({
@@ -133,7 +161,8 @@ const ExperimentOverrideSchema = z.strictObject({
       minReplicas: z.number().int().min(1),
       maxReplicas: z.number().int().min(1),
       targetCpuUtilization: z.number().int().min(1).max(1000),
-      cpuRequestMillicores: z.number().int().min(10),
+      /** moved to `resources.cpuRequest` (one value for the container and the HPA); refused with that hint */
+      cpuRequestMillicores: z.unknown(),
       syncPeriodSeconds: z.number().min(0.5),
       scaleUpStabilizationSeconds: z.number().min(0),
       scaleDownStabilizationSeconds: z.number().min(0),
@@ -181,6 +210,11 @@ const RunConfigSchema = z.strictObject({
    * wins over both.
    */
   duration: DurationSchema.optional(),
+  /**
+   * Per-pod CPU request and limit for every experiment (`--cpu-request`, `--cpu-limit`); an
+   * `overrides.<name>.resources` field is more specific and wins over it, a flag wins over both.
+   */
+  resources: ResourcesSchema.optional(),
   /** Overrides every experiment's own number of trials; precedence as for `duration`. */
   trials: z.number().int().min(1).max(100).optional(),
   seed: z.number().int().min(0).default(1),
@@ -247,6 +281,11 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
 
 /** Fields a flag sets for every experiment: given as a flag, it also beats `overrides.<name>.<field>`. */
 const EVERY_EXPERIMENT_FLAGS = ['duration', 'trials'] as const;
+/** The flags of `resources.<field>`, for errors that name what the user typed. */
+const RESOURCE_FLAGS: Record<keyof ResourcesConfig, string> = {
+  cpuRequest: '--cpu-request',
+  cpuLimit: '--cpu-limit',
+};
 
 /**
  * Flags win over the file, everywhere: a flag given for every experiment (`--duration`, `--trials`)
@@ -260,15 +299,27 @@ export function buildRunConfig(
 ): RunConfig {
   const fileResult = RunConfigSchema.safeParse(file);
   if (!fileResult.success) throw new ConfigError(describeIssues(fileResult.error, fileName ?? 'config'));
-  const merged = { ...file, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
+  const given = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  // `--cpu-limit` / `--cpu-request` replace only their own field of the file's `resources`.
+  const flagResources =
+    given.resources && typeof given.resources === 'object'
+      ? Object.fromEntries(Object.entries(given.resources).filter(([, v]) => v !== undefined))
+      : {};
+  delete given.resources;
+  const merged: Record<string, unknown> = { ...file, ...given };
+  if (Object.keys(flagResources).length)
+    merged.resources = { ...(file.resources as Record<string, unknown> | undefined), ...flagResources };
   const result = RunConfigSchema.safeParse(merged);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues
-        .map(
-          (i) =>
-            `--${String(i.path[0] ?? '')}${i.path.length > 1 ? `.${i.path.slice(1).join('.')}` : ''}: ${i.message}`,
-        )
+        .map((i) => {
+          const flag =
+            i.path[0] === 'resources' && String(i.path[1]) in flagResources
+              ? RESOURCE_FLAGS[i.path[1] as keyof ResourcesConfig]
+              : `--${String(i.path[0] ?? '')}${i.path.length > 1 ? `.${i.path.slice(1).join('.')}` : ''}`;
+          return `${flag}: ${i.message}`;
+        })
         .join('\n'),
     );
   }
@@ -277,7 +328,14 @@ export function buildRunConfig(
     if (flags[field] === undefined) continue;
     for (const o of Object.values(config.overrides)) if (o) delete o[field];
   }
+  for (const field of Object.keys(flagResources) as Array<keyof ResourcesConfig>)
+    for (const o of Object.values(config.overrides)) if (o?.resources) delete o.resources[field];
   for (const [name, o] of Object.entries(config.overrides)) {
+    if (o?.hpa && 'cpuRequestMillicores' in o.hpa)
+      throw new ConfigError(
+        `${fileName ?? 'config'}: overrides.${name}.hpa.cpuRequestMillicores: the pod's CPU request is ` +
+          `overrides.${name}.resources.cpuRequest (e.g. 250m): one value for the container and the HPA`,
+      );
     if (o?.hpa && !DEFAULT_EXPERIMENTS[name as ExperimentName].hpa) {
       const withHpa = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].hpa);
       throw new ConfigError(`overrides.${name}.hpa: only ${withHpa.join(', ')} has an HPA`);
@@ -368,6 +426,7 @@ export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
           }),
         },
       },
+      resources: resolveResources(name, base.resources, config.resources, o.resources),
     };
     if (def.hpa && def.hpa.minReplicas > def.hpa.maxReplicas) {
       throw new ConfigError(
@@ -382,6 +441,34 @@ export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
 
 function dropUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Per field: `overrides.<name>.resources` over the run's `resources` over the experiment's own. */
+function resolveResources(
+  name: string,
+  base: ExperimentDefinition['resources'],
+  run: ResourcesConfig | undefined,
+  own: ResourcesConfig | undefined,
+): ExperimentDefinition['resources'] {
+  const pick = <K extends keyof ResourcesConfig>(k: K) => (own?.[k] !== undefined ? own[k] : run?.[k]);
+  const request = pick('cpuRequest') ?? base?.cpuRequestMillicores;
+  const limit = pick('cpuLimit') !== undefined ? pick('cpuLimit') : base?.cpuLimitMillicores;
+  if (request !== undefined && typeof limit === 'number' && request > limit) {
+    const where = (k: keyof ResourcesConfig) =>
+      own?.[k] !== undefined
+        ? `overrides.${name}.resources.${k}`
+        : run?.[k] !== undefined
+          ? `resources.${k}`
+          : `${name}'s own ${k}`;
+    throw new ConfigError(
+      `${where('cpuRequest')}: ${request}m is above ${where('cpuLimit')} ${limit}m; a pod's CPU request cannot exceed its limit`,
+    );
+  }
+  if (request === undefined && limit === undefined) return undefined;
+  return {
+    ...(request !== undefined ? { cpuRequestMillicores: request } : {}),
+    ...(limit !== undefined ? { cpuLimitMillicores: limit } : {}),
+  };
 }
 
 export function variantsFor(def: ExperimentDefinition, config: RunConfig): VariantName[] {

@@ -84,18 +84,21 @@ export interface ExperimentDefinition<Name extends string = string> {
   hpa?: {
     minReplicas: number;
     maxReplicas: number;
+    /** percent of the pod's CPU request, which is `resources.cpuRequestMillicores` (else the manifests') */
     targetCpuUtilization: number;
-    cpuRequestMillicores: number;
     syncPeriodSeconds: number;
     scaleUpStabilizationSeconds: number;
     scaleDownStabilizationSeconds: number;
     /** CPU of pods younger than this is ignored (kube-controller-manager's cpu-initialization-period, 300 s by default) */
     cpuInitializationSeconds: number;
   };
-  /** Per-pod resources (Deployment container resources; on local a CFS quota per replica). Absent: the manifests' defaults. */
-  resources?: { cpuLimitMillicores?: number; cpuRequestMillicores?: number };
   /** A breakpoint search instead of one fixed load per trial (capacity experiment); `load` gives unit and in-flight cap. */
   search?: SearchSpec;
+  /**
+   * Per-pod resources (Deployment container resources; on local a CFS quota per replica). Absent: the
+   * manifests' defaults (request 250m, limit 1000m). A limit of null runs the pods without a CPU limit.
+   */
+  resources?: { cpuLimitMillicores?: number | null; cpuRequestMillicores?: number };
   /** Only these variants take part (e.g. kill-redis only means something where Redis is used). */
   variants?: VariantName[];
 }

@@ -14,6 +14,14 @@ export function variantSpecFor(
     replicas: def.hpa ? def.hpa.minReplicas : (c.replicas ?? def.replicas),
     env: { ...def.serverEnv, ...c.serverEnv },
     hpa: def.hpa,
+    // The pod's CPU request and limit: the container's resources, the HPA's denominator, and on local
+    // the CFS quota of each replica. Absent fields keep the manifests' defaults.
+    ...(def.resources?.cpuRequestMillicores !== undefined
+      ? { cpuRequestMillicores: def.resources.cpuRequestMillicores }
+      : {}),
+    ...(def.resources?.cpuLimitMillicores !== undefined
+      ? { cpuLimitMillicores: def.resources.cpuLimitMillicores }
+      : {}),
     rttMs: c.rttMs ?? def.rttMs,
     methodRouting: options.l7,
     sessionHash: options.l7,

@@ -110,8 +110,8 @@ describe('local provider', () => {
           maxReplicas: 3,
           syncPeriodSeconds: 1,
           cpuInitializationSeconds: 0,
-          cpuRequestMillicores: 100,
         },
+        cpuRequestMillicores: 100,
       }),
     ]);
     const url = handles.get('rc')!.url;

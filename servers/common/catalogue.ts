@@ -174,13 +174,22 @@ export function makePayload(bytes: number): string {
   return unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes);
 }
 
-/** Burn `ms` of CPU on this thread (models a handler that computes, not waits). */
+/**
+ * Burn `ms` of CPU time on this thread (models a handler that computes, not waits). Counted in CPU
+ * time (getrusage), not wall time: a replica throttled by its CPU quota takes longer in wall time but
+ * still spends the same CPU per call, so capacity is limit ÷ CPU per call, as on a real pod. While the
+ * loop runs, the event loop thread is the only busy one (it allocates nothing), so the process's CPU
+ * time is this thread's.
+ */
 function burnCpu(ms: number): void {
   if (ms <= 0) return;
-  const end = process.hrtime.bigint() + BigInt(Math.round(ms * 1e6));
+  const budgetUs = ms * 1000;
+  const start = process.cpuUsage();
   let x = 0;
-  while (process.hrtime.bigint() < end) {
-    for (let i = 0; i < 1000; i++) x = (x * 1103515245 + 12345) | 0;
+  for (;;) {
+    for (let i = 0; i < 2000; i++) x = (x * 1103515245 + 12345) | 0;
+    const used = process.cpuUsage(start);
+    if (used.user + used.system >= budgetUs) break;
   }
   if (x === 0.5) console.log(x); // keep the loop observable to the optimiser
 }

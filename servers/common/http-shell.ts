@@ -16,6 +16,8 @@ export interface McpEndpoint {
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void>;
   /** Whether the server's dependencies are usable (e.g. Redis connected); false makes /readyz answer 503. */
   ready?(): boolean;
+  /** Live sessions this replica holds (a session-based server); absent: the server keeps none. */
+  sessions?(): number;
   close?(): Promise<void>;
 }
 
@@ -158,7 +160,7 @@ export async function startHttpShell(
         metrics.handlerUs.reset();
         return sendJson(res, 200, { reset: true });
       }
-      return sendJson(res, 200, snapshot(metrics, config.replica));
+      return sendJson(res, 200, snapshot(metrics, config.replica, endpoint.sessions?.() ?? null));
     }
     if (path !== MCP_PATH) return sendJson(res, 404, { error: 'not found' });
 
@@ -272,9 +274,11 @@ export interface ServerMetricsSnapshot {
   cpuUserUs: number;
   cpuSystemUs: number;
   rssBytes: number;
+  /** live sessions held in this replica's memory; null for a server without sessions */
+  sessions: number | null;
 }
 
-function snapshot(m: Metrics, replica: string): ServerMetricsSnapshot {
+function snapshot(m: Metrics, replica: string, sessions: number | null): ServerMetricsSnapshot {
   const cpu = process.cpuUsage();
   return {
     replica,
@@ -294,5 +298,6 @@ function snapshot(m: Metrics, replica: string): ServerMetricsSnapshot {
     cpuUserUs: cpu.user,
     cpuSystemUs: cpu.system,
     rssBytes: process.memoryUsage.rss(),
+    sessions,
   };
 }

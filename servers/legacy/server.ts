@@ -383,6 +383,7 @@ export async function createLegacyEndpoint(
     },
     // With the Redis store every request consults Redis, so a replica without it cannot serve: not ready.
     ready: () => store.ready(),
+    sessions: () => sessions.size,
     async close() {
       clearInterval(sweeper);
       await Promise.allSettled([...sessions.values()].map((s) => s.transport.close()));

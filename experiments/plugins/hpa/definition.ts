@@ -30,11 +30,13 @@ export const hpa: ExperimentDefinition<'hpa'> = {
   actions: [],
   beforeWindowMs: 2_000,
   cases: [{ id: 'default' }],
+  // The HPA's utilisation is relative to this request (the manifests' default, stated because the
+  // experiment's premise depends on it).
+  resources: { cpuRequestMillicores: 250 },
   hpa: {
     minReplicas: 1,
     maxReplicas: 4,
     targetCpuUtilization: 50,
-    cpuRequestMillicores: 250,
     syncPeriodSeconds: 1,
     scaleUpStabilizationSeconds: 0,
     scaleDownStabilizationSeconds: 3,
