@@ -119,7 +119,7 @@ export interface CapacityRunSummary {
     /** why the curve says more about the host than about the pods, when it does */
     hostBound: string | null;
   }>;
-  plan: { load: PlanLoad; variants: VariantPlan[] };
+  plan: { load: PlanLoad; variants: VariantPlan[]; unplanned: Array<{ variant: string; reason: string }> };
 }
 
 export interface Comparison {

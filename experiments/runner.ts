@@ -469,7 +469,7 @@ async function runCapacityTrial(
         settleMs: search.settleMs,
         measureMs: search.measureMs,
       },
-      cpuLimitMillicores: def.resources?.cpuLimitMillicores ?? null,
+      cpuLimitMillicores: handle.spec.cpuLimitMillicores ?? null,
       cpuLimitEnforced: typeof limits?.enforced === 'boolean' ? limits.enforced : null,
       cpuLimitNote: limits ? (limits.reason ?? limits.mechanism ?? null) : null,
       hostCores: availableParallelism(),

@@ -155,5 +155,8 @@ export function capacityRunSummary(
       ),
     ];
   });
-  return { experiment, scaling, plan: { load, variants: plans } };
+  const unplanned = names
+    .filter((variant) => !plans.some((p) => p.variant === variant))
+    .map((variant) => ({ variant, reason: 'no rate met the SLO at any replica count: nothing to plan from' }));
+  return { experiment, scaling, plan: { load, variants: plans, unplanned } };
 }
