@@ -96,7 +96,8 @@ export function registerPlanCommand(program: Command): void {
       }
       if (!run.trials.some((t) => t.capacity))
         program.error(
-          `mcpbench plan: ${dir}: this run has no capacity experiment results (run: mcpbench run --experiments capacity)`,
+          `mcpbench plan: ${dir}: this run has no capacity experiment results (run: mcpbench run --experiments capacity)` +
+            (run.problems.length ? `; files that could not be read: ${run.problems.join('; ')}` : ''),
           { exitCode: 2 },
         );
       const rejudged = o.slo ? await rejudgeRun(run, { request: o.slo }) : [];
