@@ -141,6 +141,7 @@ export function renderHtml(summary: RunSummary, run: LoadedRun): string {
   body.push(
     `<p class="meta">cluster ${escapeHtml(report.meta.cluster)} (${escapeHtml(report.meta.kubernetesVersion ?? 'n/a')}) · status ${escapeHtml(report.meta.status)} · generated ${escapeHtml(report.meta.generatedAt)}</p>`,
     `<p class="meta">deployment ${escapeHtml(report.meta.deployment)}</p>`,
+    `<p class="meta">per-pod CPU limits ${escapeHtml(report.meta.cpuLimits)}</p>`,
   );
   for (const section of report.sections) {
     const exp =

@@ -29,6 +29,8 @@ export function renderMarkdown(summary: RunSummary): string {
     '',
     `Deployment: ${report.meta.deployment}`,
     '',
+    `Per-pod CPU limits: ${report.meta.cpuLimits}`,
+    '',
   );
   for (const s of report.sections) {
     out.push(`## ${s.title}`, '');

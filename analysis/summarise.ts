@@ -5,7 +5,13 @@ import { COMMON_COMPARED, COMMON_METRICS, METRICS, type MetricName, TURN_METRICS
 import { capacityRunSummary, planLoadOf } from './plugins/capacity/summary.js';
 import { analysisOf } from './plugins/registry.js';
 import { bootstrapDiff, mergeHistograms, spread } from './stats.js';
-import type { Comparison, Percentiles, RunSummary, VariantSummary } from './summary-types.js';
+import type {
+  Comparison,
+  CpuLimitsSummary,
+  Percentiles,
+  RunSummary,
+  VariantSummary,
+} from './summary-types.js';
 
 /**
  * summary.json: per experiment × variant, the headline figures (percentiles from merged HDR
@@ -15,6 +21,41 @@ import type { Comparison, Percentiles, RunSummary, VariantSummary } from './summ
 
 const deploymentOf = (v: unknown): RunSummary['deployment'] =>
   v === 'prepared' || v === 'unprepared' ? v : null;
+
+/** What the trials' cpu-limits events (one per variant bring-up) say about per-pod CPU limits. */
+function cpuLimitsOf(trials: Trial[]): CpuLimitsSummary {
+  const out: CpuLimitsSummary = {
+    recorded: false,
+    enforced: [],
+    notEnforced: [],
+    mechanisms: [],
+    limitsMillicores: [],
+  };
+  const seen = new Set<string>();
+  for (const t of trials) {
+    const e = t.events.find((x) => x.kind === 'cpu-limits' && x.source === 'cluster');
+    if (!e) continue;
+    out.recorded = true;
+    const where = `${t.experimentId} × ${t.variant}`;
+    if (seen.has(where)) continue;
+    seen.add(where);
+    const limit = typeof e.detail.cpuLimitMillicores === 'number' ? e.detail.cpuLimitMillicores : null;
+    if (limit !== null && !out.limitsMillicores.includes(limit)) out.limitsMillicores.push(limit);
+    if (e.detail.enforced === true) {
+      out.enforced.push(where);
+      const mechanism = String(e.detail.mechanism);
+      if (!out.mechanisms.includes(mechanism)) out.mechanisms.push(mechanism);
+    } else {
+      out.notEnforced.push({
+        where,
+        cpuLimitMillicores: limit,
+        reason: typeof e.detail.reason === 'string' ? e.detail.reason : 'not enforced',
+      });
+    }
+  }
+  out.limitsMillicores.sort((a, b) => a - b);
+  return out;
+}
 
 function percentiles(h: hdr.Histogram): Percentiles {
   return {
@@ -143,6 +184,7 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
     cluster: run.manifest.cluster,
     deployment: deploymentOf(run.manifest.config.deployment),
     ...(capacity ? { capacity } : {}),
+    cpuLimits: cpuLimitsOf(run.trials),
     thresholds: [],
   };
 }

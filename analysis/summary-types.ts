@@ -154,6 +154,24 @@ export interface RunSummary {
   deployment: 'prepared' | 'unprepared' | null;
   /** capacity experiment: scaling curves and the plan (absent when it did not run) */
   capacity?: CapacityRunSummary;
+  /**
+   * Whether "one pod" was held to its CPU limit, from the trials' `cpu-limits` events (absent in
+   * summaries written before the field; `recorded: false` for runs whose trials carry no such event).
+   */
+  cpuLimits?: CpuLimitsSummary;
   /** the run's k6-style thresholds, each checked per experiment × variant (empty when none are set) */
   thresholds: ThresholdResult[];
+}
+
+export interface CpuLimitsSummary {
+  /** whether any trial recorded a cpu-limits event */
+  recorded: boolean;
+  /** experiment × variant bring-ups whose pods had a CPU limit that was enforced */
+  enforced: string[];
+  /** bring-ups whose pods ran without an enforced limit (none set, or it could not be enforced) */
+  notEnforced: Array<{ where: string; cpuLimitMillicores: number | null; reason: string }>;
+  /** how limits were enforced (cgroup-v1, cgroup-v2, kubernetes) */
+  mechanisms: string[];
+  /** the distinct CPU limits, millicores */
+  limitsMillicores: number[];
 }

@@ -116,6 +116,11 @@ export interface ClusterEvent {
     | 'redis-ready'
     | 'replicas-changed'
     | 'hpa-decision'
+    /**
+     * Once per variant bring-up: whether each pod is held to its CPU limit, detail
+     * { enforced, cpuLimitMillicores: number | null, mechanism: 'cgroup-v1' | 'cgroup-v2' | 'kubernetes' | 'none', reason? }
+     */
+    | 'cpu-limits'
     | 'note';
   variant: VariantName | 'cluster';
   detail: Record<string, unknown>;

@@ -49,19 +49,21 @@ interface Step {
   c: ExperimentCase;
   id: string;
   variant: VariantName;
-  /** what the provider said while bringing the variant up (e.g. whether CPU limits are enforced), for every trial's events */
-  bringUp: ClusterEvent[];
 }
 
-/** Cluster events of a bring-up that every trial of it records (they happen once, before any trial). */
-const BRING_UP_EVENT_KINDS = new Set(['cpu-limits']);
+/** The shared Redis's figures only where the variant uses it (its cost per turn). */
+function redisStatsOf(handle: VariantHandle, provider: ClusterProvider) {
+  return handle.spec.redis && provider.redisStats
+    ? async () => (await provider.redisStats?.()) ?? null
+    : undefined;
+}
 
 function plan(options: SuiteOptions): Step[] {
   const steps: Step[] = [];
   for (const def of options.experiments) {
     for (const c of def.cases) {
       for (const variant of variantsFor(def, options.config)) {
-        steps.push({ def, c, id: experimentId(def.name, c, def.cases.length), variant, bringUp: [] });
+        steps.push({ def, c, id: experimentId(def.name, c, def.cases.length), variant });
       }
     }
   }
@@ -122,22 +124,29 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
         `[${index + 1}/${steps.length}] ${step.id} × ${step.variant}: bringing up ${step.c.replicas ?? step.def.replicas} replica(s)`,
       );
       const provider = await options.createProvider();
-      const unsubscribeBringUp = provider.onEvent((e) => {
-        if (BRING_UP_EVENT_KINDS.has(e.kind)) step.bringUp.push(e);
-      });
       try {
         manifest.cluster.kubernetesVersion ??= await provider.kubernetesVersion();
         const spec = variantSpecFor(step.def, step.c, step.variant, {
           l7: config.l7,
           deployment: config.deployment,
         });
-        const handles = await provider.up([spec]);
+        // What the bring-up says about the whole deployment (whether CPU limits hold) goes into every
+        // trial's events: the trial's recorder only starts listening after up().
+        const bringUp: ClusterEvent[] = [];
+        const stopListening = provider.onEvent((e) => {
+          if (e.kind === 'cpu-limits' && e.variant === step.variant) bringUp.push(e);
+        });
+        let handles: Awaited<ReturnType<ClusterProvider['up']>>;
+        try {
+          handles = await provider.up([spec]);
+        } finally {
+          stopListening();
+        }
         const handle = handles.get(step.variant);
         if (!handle) throw new Error(`provider did not bring up ${step.variant}`);
-        unsubscribeBringUp();
         for (let trial = 1; trial <= step.def.trials; trial++) {
           if (signal.aborted) throw new RunInterrupted('interrupted');
-          const whole = await runTrial(options, provider, handle, step, trial);
+          const whole = await runTrial(options, provider, handle, step, trial, bringUp);
           const key = `${step.id}/${step.variant}`;
           if (!whole) {
             manifest.interruptedTrials = { ...manifest.interruptedTrials, [key]: trial };
@@ -147,7 +156,6 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
           await saveManifest();
         }
       } finally {
-        unsubscribeBringUp();
         await provider.down();
       }
     }
@@ -173,13 +181,14 @@ async function runTrial(
   handle: VariantHandle,
   step: Step,
   trial: number,
+  bringUp: ClusterEvent[],
 ): Promise<boolean> {
   const { def, variant } = step;
-  if (def.search) return runCapacityTrial(options, provider, handle, step, trial, def.search);
+  if (def.search) return runCapacityTrial(options, provider, handle, step, trial, def.search, bringUp);
   const recorder = new TrialRecorder(variant);
+  for (const e of bringUp) recorder.cluster(e);
   const unsubscribe = provider.onEvent((e) => recorder.cluster(e));
-  for (const e of step.bringUp) recorder.cluster(e);
-  recorder.startSampling(handle);
+  recorder.startSampling(handle, 1_000, redisStatsOf(handle, provider));
   const trialSignal = new AbortController();
   // Set when the run is interrupted before this trial's load has ended on its own.
   let loadEnded = false;
@@ -374,13 +383,14 @@ async function runCapacityTrial(
   step: Step,
   trial: number,
   search: SearchSpec,
+  bringUp: ClusterEvent[],
 ): Promise<boolean> {
   const { def, variant } = step;
   const recorder = new TrialRecorder(variant);
+  for (const e of bringUp) recorder.cluster(e);
   const unsubscribe = provider.onEvent((e) => recorder.cluster(e));
-  for (const e of step.bringUp) recorder.cluster(e);
   const originMs = Date.now();
-  recorder.startSampling(handle);
+  recorder.startSampling(handle, 1_000, redisStatsOf(handle, provider));
   const trialSignal = new AbortController();
   let cutOff = options.signal.aborted;
   const onAbort = () => {
@@ -453,7 +463,7 @@ async function runCapacityTrial(
       log: (line) => options.log(`  ${label}: ${line}`),
     });
     await recorder.stopSampling();
-    const limits = step.bringUp.findLast((e) => (e.kind as string) === 'cpu-limits')?.detail as
+    const limits = bringUp.findLast((e) => e.kind === 'cpu-limits')?.detail as
       | { enforced?: boolean; mechanism?: string; reason?: string }
       | undefined;
     const capacity: CapacityTrial = {

@@ -1,4 +1,4 @@
-import type { ClusterEvent, VariantHandle } from '../cluster/provider.js';
+import type { ClusterEvent, RedisStats, VariantHandle } from '../cluster/provider.js';
 import type { ReplicaSample, TrialEvent } from '../rundir/layout.js';
 
 /**
@@ -29,12 +29,24 @@ export class TrialRecorder {
     this.events.push({ atMs, source: 'experiment', kind, variant: this.variant, detail });
   }
 
-  /** Samples replicas every `intervalMs` until stopSampling(); a slow read never overlaps the next. */
-  startSampling(handle: VariantHandle, intervalMs = 1_000): void {
+  /**
+   * Samples replicas every `intervalMs` until stopSampling(); a slow read never overlaps the next.
+   * Each sample carries the cost figures the provider knows (CPU time, RSS, live sessions per replica)
+   * and, given `redisStats` (variants that use Redis), the shared Redis's CPU time, memory and keys.
+   */
+  startSampling(
+    handle: VariantHandle,
+    intervalMs = 1_000,
+    redisStats?: () => Promise<RedisStats | null>,
+  ): void {
     const take = async () => {
       const atMs = Date.now();
       try {
-        const [replicas, desired] = await Promise.all([handle.replicas(), handle.desiredReplicas()]);
+        const [replicas, desired, redis] = await Promise.all([
+          handle.replicas(),
+          handle.desiredReplicas(),
+          redisStats ? redisStats().catch(() => null) : undefined,
+        ]);
         this.samples.push({
           atMs,
           desired,
@@ -44,7 +56,14 @@ export class TrialRecorder {
             ready: r.ready,
             phase: r.phase,
             cpuMillicores: r.cpuMillicores,
+            ...(r.cpuSecondsTotal !== undefined ? { cpuSecondsTotal: r.cpuSecondsTotal } : {}),
+            ...(r.rssBytes !== undefined ? { rssBytes: r.rssBytes } : {}),
+            ...(r.sessions !== undefined ? { sessions: r.sessions } : {}),
           })),
+          // A Redis that could not be read is recorded as unknown figures, never as zeros.
+          ...(redis !== undefined
+            ? { redis: redis ?? { cpuSecondsTotal: null, usedMemoryBytes: null, keys: null } }
+            : {}),
         });
       } catch (err) {
         this.experiment('note', { message: `replica sample failed: ${(err as Error).message}` }, atMs);

@@ -16,6 +16,28 @@ function deploymentLabel(deployment: RunSummary['deployment']): string {
   return 'not recorded (runs before this field deployed unprepared manifests)';
 }
 
+const MECHANISM_WORDS: Record<string, string> = {
+  'cgroup-v1': 'a CFS quota per replica, cgroup v1',
+  'cgroup-v2': 'a CFS quota per replica, cgroup v2',
+  kubernetes: 'resources.limits.cpu, enforced by the kubelet',
+};
+
+/** Whether "one pod" meant a pod (its CPU limit held) or could use the whole host. */
+function cpuLimitsLabel(c: RunSummary['cpuLimits']): string {
+  if (!c?.recorded)
+    return 'not recorded (runs before this field did not enforce limits on the local cluster)';
+  const limits = c.limitsMillicores.map((m) => `${m}m`).join(', ');
+  const how = c.mechanisms.map((m) => MECHANISM_WORDS[m] ?? m).join('; ');
+  if (c.notEnforced.length === 0) return `enforced (${limits} per pod; ${how})`;
+  const reasons = [...new Set(c.notEnforced.map((n) => n.reason))].join('; ');
+  if (c.enforced.length === 0)
+    return `NOT enforced: pods could use the whole host, so per-pod figures are not per-pod capacity (${reasons})`;
+  return (
+    `enforced for ${c.enforced.length} of ${c.enforced.length + c.notEnforced.length} deployments (${how}); ` +
+    `not for ${c.notEnforced.map((n) => n.where).join(', ')} (${reasons})`
+  );
+}
+
 export function buildReport(summary: RunSummary): ReportModel {
   const sections: Section[] = [];
   const verdict = verdictLines(summary);
@@ -104,6 +126,7 @@ export function buildReport(summary: RunSummary): ReportModel {
       status: summary.status,
       generatedAt: summary.generatedAt,
       deployment: deploymentLabel(summary.deployment),
+      cpuLimits: cpuLimitsLabel(summary.cpuLimits),
     },
     sections,
   };

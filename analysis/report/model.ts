@@ -47,6 +47,8 @@ export interface ReportModel {
     generatedAt: string;
     /** which manifests the run deployed (run config `deployment`), in words */
     deployment: string;
+    /** whether per-pod CPU limits were enforced (the trials' cpu-limits events), in words */
+    cpuLimits: string;
   };
   sections: Section[];
 }

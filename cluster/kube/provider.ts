@@ -82,6 +82,8 @@ export class KubeProvider implements ClusterProvider {
   private readonly forwarders: PodPortForwarder[] = [];
   private readonly rttProxies: ServiceProxy[] = [];
   private readonly cpu = new Map<string, number>();
+  /** working-set memory per pod from metrics.k8s.io, bytes (what the kubelet and the OOM killer count) */
+  private readonly memory = new Map<string, number>();
   private readonly specs = new Map<VariantName, VariantSpec>();
   /** Variants whose HTTPRoute a Gateway API controller carries out (else HAProxy, gateway.yaml). */
   private readonly viaGatewayApi = new Set<VariantName>();
@@ -160,6 +162,19 @@ export class KubeProvider implements ClusterProvider {
     const routes: string[] = [];
     for (const spec of variants) {
       this.specs.set(spec.name, spec);
+      // The kubelet enforces resources.limits.cpu (a CFS quota per pod); said once per bring-up.
+      this.events.emit(
+        spec.name,
+        'cpu-limits',
+        spec.cpuLimitMillicores === undefined
+          ? {
+              enforced: false,
+              cpuLimitMillicores: null,
+              mechanism: 'none',
+              reason: 'the pod sets no CPU limit',
+            }
+          : { enforced: true, cpuLimitMillicores: spec.cpuLimitMillicores, mechanism: 'kubernetes' },
+      );
       if (isL7Routing(spec.routing) && l7 && 'gatewayClassName' in l7) {
         // A Gateway API controller carries the HTTPRoute out; clients reach the Gateway's proxy pods.
         for (const o of objectsFor(spec, this.opts.image)) await this.apply(o);
@@ -363,6 +378,8 @@ export class KubeProvider implements ClusterProvider {
         for (const item of list.items) {
           const total = item.containers.reduce((sum, c) => sum + cpuMillicores(c.usage.cpu), 0);
           this.cpu.set(item.metadata.name, total);
+          const memory = item.containers.reduce((sum, c) => sum + memoryBytes(c.usage.memory), 0);
+          if (Number.isFinite(memory)) this.memory.set(item.metadata.name, memory);
         }
       } catch (err) {
         if (!warned) {
@@ -439,6 +456,10 @@ export class KubeProvider implements ClusterProvider {
             ready: isPodReady(p),
             phase: p.metadata?.deletionTimestamp ? 'terminating' : isPodReady(p) ? 'running' : 'starting',
             cpuMillicores: this.cpu.get(p.metadata?.name ?? '') ?? null,
+            // metrics.k8s.io gives a CPU rate, not a total, and no session count: unknown, not zero.
+            cpuSecondsTotal: null,
+            rssBytes: this.memory.get(p.metadata?.name ?? '') ?? null,
+            sessions: null,
           }),
         ),
       desiredReplicas: async () => {
@@ -598,6 +619,25 @@ export function cpuMillicores(q: string): number {
     default:
       return v * 1000;
   }
+}
+
+const MEMORY_SUFFIX: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
+};
+
+/** Kubernetes memory quantity ("123456Ki", "64Mi", "1G", "1048576") to bytes; NaN when unreadable. */
+function memoryBytes(q: string | undefined): number {
+  const m = /^([0-9.]+)(k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(q ?? '');
+  if (!m) return Number.NaN;
+  return Number(m[1]) * (MEMORY_SUFFIX[m[2] ?? ''] ?? Number.NaN);
 }
 
 function isNotFound(err: unknown): boolean {

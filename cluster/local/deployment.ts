@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ClusterEvent, ReplicaStatus, VariantSpec } from '../provider.js';
+import type { CpuLimiter } from './cpu-limit.js';
 import type { HpaPod } from './hpa.js';
 import { type ServerProcess, startServerProcess } from './server-process.js';
 import type { Endpoint } from './service-proxy.js';
@@ -60,6 +61,31 @@ const RECONCILE_MS = 250;
 /** CPU sampling interval: the metric window the HPA sees. */
 const CPU_SAMPLE_MS = 1_000;
 
+/** Resident memory of a process (VmRSS), bytes; null when it cannot be read (e.g. it is gone). */
+function rssBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The live sessions a replica reports on /metrics (null: it keeps none, or did not answer in time). */
+async function liveSessions(baseUrl: string): Promise<number | null> {
+  try {
+    const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(1_000) });
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return null;
+    }
+    const body = (await res.json()) as { sessions?: unknown };
+    return typeof body.sessions === 'number' ? body.sessions : null;
+  } catch {
+    return null;
+  }
+}
+
 function cpuTicks(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -96,6 +122,8 @@ export class LocalDeployment {
     private readonly env: Record<string, string>,
     private readonly emit: (kind: ClusterEvent['kind'], detail: Record<string, unknown>) => void,
     private readonly endpointRemovalLagMs = DEFAULT_ENDPOINT_REMOVAL_LAG_MS,
+    /** Holds every replica to the spec's CPU limit (absent: replicas run unlimited). */
+    private readonly limiter?: CpuLimiter,
   ) {
     this.desired = spec.replicas;
   }
@@ -141,6 +169,12 @@ export class LocalDeployment {
       replica: name,
       env: this.env,
       waitReady: false,
+      ...(this.limiter
+        ? {
+            wrap: (command: string, args: string[]) =>
+              (this.limiter as CpuLimiter).wrap(name, this.spec.cpuLimitMillicores, command, args),
+          }
+        : {}),
     });
     const pod: Pod = {
       name,
@@ -162,6 +196,7 @@ export class LocalDeployment {
     this.pods.push(pod);
     this.emit('pod-started', { pod: name, pid: process.pid, revision: pod.revision });
     const exit = process.exited.then(({ code, signal }) => {
+      this.limiter?.release(name);
       this.pods = this.pods.filter((p) => p !== pod);
       this.updateEndpoints();
       this.emit('pod-exited', { pod: name, code, signal });
@@ -397,13 +432,28 @@ export class LocalDeployment {
     }));
   }
 
-  status(): ReplicaStatus[] {
-    return this.pods.map((p) => ({
-      name: p.name,
-      ready: p.ready,
-      phase: p.phase,
-      cpuMillicores: p.cpuMillicores,
-    }));
+  /**
+   * The pods with their cost figures: CPU time so far and resident memory from /proc (the same
+   * utime + stime the HPA's samples come from, so both agree; per process, which is the whole pod here),
+   * and the live sessions each replica reports on /metrics.
+   */
+  async status(): Promise<ReplicaStatus[]> {
+    const pods = [...this.pods];
+    const sessions = await Promise.all(
+      pods.map((p) => (p.phase === 'starting' ? null : liveSessions(p.process.baseUrl))),
+    );
+    return pods.map((p, i) => {
+      const ticks = cpuTicks(p.process.pid);
+      return {
+        name: p.name,
+        ready: p.ready,
+        phase: p.phase,
+        cpuMillicores: p.cpuMillicores,
+        cpuSecondsTotal: ticks === null ? null : ticks / CLK_TCK,
+        rssBytes: rssBytes(p.process.pid),
+        sessions: sessions[i] ?? null,
+      };
+    });
   }
 
   /** Every pod gone: SIGTERM, then SIGKILL after `graceMs`. */

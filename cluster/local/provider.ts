@@ -4,15 +4,18 @@ import {
   ClusterEvents,
   type ClusterProvider,
   isL7Routing,
+  type RedisStats,
   type VariantHandle,
   type VariantName,
   type VariantSpec,
 } from '../provider.js';
+import { CpuLimiter } from './cpu-limit.js';
 import { DEFAULT_ENDPOINT_REMOVAL_LAG_MS, LocalDeployment } from './deployment.js';
 import { decide, newHpaState } from './hpa.js';
 import { L7Proxy } from './l7-proxy.js';
 import { type RedisSource, redactUrl } from './redis-provision.js';
 import { type RedisProcess, startRedis } from './redis-server.js';
+import { RedisStatsReader } from './redis-stats.js';
 import { ServiceProxy } from './service-proxy.js';
 
 /**
@@ -45,6 +48,14 @@ export interface LocalProviderOptions {
    * kube-proxy catching up). Default: MCPBENCH_ENDPOINT_REMOVAL_LAG_MS, else 1000 ms.
    */
   endpointRemovalLagMs?: number;
+  /**
+   * Where the cgroup file systems are mounted, for the replicas' CPU limits (cpu-limit.ts). Default:
+   * MCPBENCH_CGROUP_ROOT, else /sys/fs/cgroup. Where no cgroup can be made there, replicas run unlimited
+   * and the `cpu-limits` event says why.
+   */
+  cgroupRoot?: string;
+  /** The weight of every replica's cgroup (cgroup v1 cpu.shares; default the kernel's 1024); see cpu-limit.ts. */
+  cgroupCpuShares?: number;
 }
 
 function endpointRemovalLag(option: number | undefined): number {
@@ -70,9 +81,12 @@ class LocalProvider implements ClusterProvider {
   private readonly exitHandler = () => this.killNow();
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
   private readonly endpointRemovalLagMs: number;
+  private readonly limiter: CpuLimiter;
+  private readonly redisStatsReader = new RedisStatsReader();
 
   constructor(private readonly options: LocalProviderOptions = {}) {
     this.endpointRemovalLagMs = endpointRemovalLag(options.endpointRemovalLagMs);
+    this.limiter = new CpuLimiter({ root: options.cgroupRoot, cpuShares: options.cgroupCpuShares });
     process.once('exit', this.exitHandler);
     if (options.handleSignals !== false) {
       for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -148,12 +162,15 @@ class LocalProvider implements ClusterProvider {
           });
       this.proxies.push(proxy);
       const port = await proxy.listen();
+      // Whether "one pod" is held to its CPU limit here, said once per bring-up (the trial records it).
+      this.events.emit(spec.name, 'cpu-limits', { ...this.limiter.detail(spec.cpuLimitMillicores) });
       const deployment = new LocalDeployment(
         spec,
         proxy,
         env,
         (kind, detail) => this.events.emit(spec.name, kind, detail),
         this.endpointRemovalLagMs,
+        this.limiter,
       );
       this.deployments.set(spec.name, deployment);
       await deployment.start();
@@ -207,6 +224,12 @@ class LocalProvider implements ClusterProvider {
     return null;
   }
 
+  async redisStats(): Promise<RedisStats | null> {
+    if (this.downed) return null;
+    const url = this.options.redis?.kind === 'url' ? this.options.redis.url : this.redis?.url;
+    return url ? this.redisStatsReader.read(url) : null;
+  }
+
   async killRedis(): Promise<void> {
     const why = this.cannotKillRedis();
     if (why) throw new Error(why);
@@ -226,6 +249,8 @@ class LocalProvider implements ClusterProvider {
     for (const t of this.timers) clearInterval(t);
     await Promise.allSettled([...this.deployments.values()].map((d) => d.stop()));
     await Promise.allSettled(this.proxies.map((p) => p.close()));
+    this.limiter.removeAll();
+    this.redisStatsReader.close();
     await this.redis?.stop();
     this.redis = undefined;
     process.off('exit', this.exitHandler);
@@ -240,15 +265,21 @@ class LocalProvider implements ClusterProvider {
     ];
   }
 
+  /** The run's cgroup directory while it exists (null where CPU limits are not enforced), for leak checks. */
+  cgroupDir(): string | null {
+    return this.limiter.runCgroup;
+  }
+
   /** Synchronous last resort (process exit): SIGKILL everything this provider started. */
   private killNow(): void {
     for (const d of this.deployments.values()) d.killAllNow();
+    this.limiter.removeAll();
     this.redis?.kill();
   }
 }
 
 export function createLocalProvider(
   options: LocalProviderOptions = {},
-): ClusterProvider & { pids(): number[] } {
+): ClusterProvider & { pids(): number[]; cgroupDir(): string | null } {
   return new LocalProvider(options);
 }

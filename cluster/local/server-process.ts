@@ -43,13 +43,18 @@ export interface StartServerOptions {
   readyTimeoutMs?: number;
   /** Resolve only once /readyz answers 200 (default); false resolves as soon as the process is spawned. */
   waitReady?: boolean;
+  /** Wraps the server's command line (e.g. into its CPU-limited cgroup; cpu-limit.ts) before the orphan guard. */
+  wrap?: (command: string, args: string[]) => { command: string; args: string[] };
 }
 
 /** Spawns one server process on loopback and resolves once /readyz answers 200. */
 export async function startServerProcess(options: StartServerOptions): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
   const replica = options.replica ?? `${options.kind}-${port}`;
-  const cmd = orphanGuarded(process.execPath, [serverEntry(options.kind)]);
+  const inner = options.wrap
+    ? options.wrap(process.execPath, [serverEntry(options.kind)])
+    : { command: process.execPath, args: [serverEntry(options.kind)] };
+  const cmd = orphanGuarded(inner.command, inner.args);
   const child = spawn(cmd.command, cmd.args, {
     env: {
       ...process.env,

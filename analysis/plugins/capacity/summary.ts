@@ -157,6 +157,9 @@ export function capacityRunSummary(
   });
   const unplanned = names
     .filter((variant) => !plans.some((p) => p.variant === variant))
-    .map((variant) => ({ variant, reason: 'no rate met the SLO at any replica count: nothing to plan from' }));
+    .map((variant) => ({
+      variant,
+      reason: 'no rate met the SLO at any replica count: nothing to plan from',
+    }));
   return { experiment, scaling, plan: { load, variants: plans, unplanned } };
 }
