@@ -74,6 +74,29 @@ function p99Us(encoded: string | undefined): number | null {
   return v;
 }
 
+/**
+ * Achieved over offered throughput from the engine's 1 s series: answers completed per second in the
+ * whole seconds inside the load window (after the first), over all answers per second of the window.
+ * Every arrival is answered in the end (the engine drains in-flight work), so the totals alone cannot
+ * tell a server that keeps up from one that queues; the rate inside the window can: it is the offered
+ * rate when the server keeps up, whatever its latency, and the server's own rate when it does not.
+ * Null when the window has no such second (measure windows under 3 s), or too few answers in them.
+ */
+function interiorThroughputRatio(engine: EngineResult): number | null {
+  const windowS = engine.load.durationMs / 1000;
+  const interior = engine.timeseries.filter((p) => p.t >= 1 && p.t + 1 <= windowS);
+  // a legacy session's initialize + initialized and its closing DELETE are not turns' work; they
+  // come at an agent's first turn and after the window
+  const setup = engine.target.protocol === '2025-11-25' ? 3 * engine.counts.sessions : 0;
+  const perSecond = (engine.counts.requests - setup) / windowS;
+  // arrivals are evenly spaced, so a count in whole seconds is off by one: below 20 it says too little
+  if (!interior.length || perSecond * interior.length < MIN_INTERIOR_REQUESTS) return null;
+  const inside = interior.reduce((n, p) => n + p.requests, 0) / interior.length;
+  return inside / perSecond;
+}
+
+const MIN_INTERIOR_REQUESTS = 20;
+
 /** What the generator measured about itself over a step. */
 export interface GeneratorFigures {
   /** the harness process's CPU over the step, in cores (1 = one core busy all the time) */
@@ -103,7 +126,7 @@ export function judgeStep(
       : o.unit === 'sessions'
         ? engine.counts.sessions
         : engine.counts.requests;
-  const throughputRatio = offered > 0 ? completed / offered : 1;
+  const throughputRatio = interiorThroughputRatio(engine) ?? (offered > 0 ? completed / offered : 1);
   const errorRate = engine.counts.requests ? engine.counts.errors / engine.counts.requests : 0;
   const requestKey = requestLatencyKey(engine);
   const reasons: string[] = [];

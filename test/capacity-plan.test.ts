@@ -56,6 +56,14 @@ async function addCapacity(
         turn: histogramOf(p99Us, turns),
       },
       counts: { ...base.counts, requests: 100, ok: 100, errors: 0, turns },
+      timeseries: [0, 1].map((t) => ({
+        t,
+        requests: 50,
+        errors: 0,
+        p50Us: p99Us,
+        p99Us,
+        perReplica: { a: 50 },
+      })),
     };
     await mkdir(stepDir(dir, index), { recursive: true });
     await writeFile(join(stepDir(dir, index), RUN_FILES.engine), JSON.stringify(engine));

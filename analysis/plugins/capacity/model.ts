@@ -209,10 +209,12 @@ export function capacityCost(
     }
     return s.replicas.length ? n : null;
   };
+  // the pods' CPU over the step at the sustainable rate itself, against their limits
   const atCapacity = good.find((s) => s.rate === capacity.result.sustainableRate);
+  const busy = atCapacity ? counterRate(samples, atCapacity.settleStartMs, atCapacity.endMs, podCpu) : null;
   const share =
-    cpuMsPerTurn !== null && atCapacity && cpuLimitMillicores
-      ? (cpuMsPerTurn * atCapacity.rate) / (cpuLimitMillicores * capacity.replicas)
+    busy && cpuLimitMillicores
+      ? ((busy.delta / busy.seconds) * 1000) / (cpuLimitMillicores * capacity.replicas)
       : null;
   return {
     cpuMsPerTurn,
