@@ -18,7 +18,7 @@ export const DEFAULT_CAPACITY_SLO: CapacitySlo = {
 };
 
 /** The SLO's expressions, parsed; an error names the field (slo.request: ...). */
-export function parseSlo(slo: CapacitySlo): {
+function parseSlo(slo: CapacitySlo): {
   request: ThresholdSpec | null;
   turn: ThresholdSpec | null;
   errors: ThresholdSpec | null;
@@ -98,7 +98,7 @@ function interiorThroughputRatio(engine: EngineResult): number | null {
 const MIN_INTERIOR_REQUESTS = 20;
 
 /** What the generator measured about itself over a step. */
-export interface GeneratorFigures {
+interface GeneratorFigures {
   /** the harness process's CPU over the step, in cores (1 = one core busy all the time) */
   cpuCores: number;
   maxInFlight: number;

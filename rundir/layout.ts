@@ -108,7 +108,7 @@ export const InterruptedTrialSchema = z.object({
 export type InterruptedTrial = z.infer<typeof InterruptedTrialSchema>;
 
 /** The service-level objective a capacity step is judged against (k6 threshold syntax, ms / share). */
-export const CapacitySloSchema = z.object({
+const CapacitySloSchema = z.object({
   /** request latency (corrected for coordinated omission), e.g. "p(99)<250" */
   request: z.string().nullable(),
   /** agent turn latency, e.g. "p(99)<1000" */
@@ -121,7 +121,7 @@ export const CapacitySloSchema = z.object({
 export type CapacitySlo = z.infer<typeof CapacitySloSchema>;
 
 /** One fixed-rate step of a capacity search, as measured and as judged. */
-export const CapacityStepSchema = z.object({
+const CapacityStepSchema = z.object({
   index: z.number().int().min(0),
   /** why this rate was tried */
   phase: z.enum(['step-up', 'step-down', 'bisect']),

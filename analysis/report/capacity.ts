@@ -36,8 +36,8 @@ function planRow(p: VariantPlan): ReturnType<typeof cell>[] {
   ];
 }
 
-/** The headings of a planning table (the report's and `mcpbench plan`'s). */
-export const PLAN_HEADINGS = [
+/** The headings of the planning table. */
+const PLAN_HEADINGS = [
   'variant',
   'turns/s asked:',
   'per-pod turns/s [95% CI]:',
@@ -49,7 +49,7 @@ export const PLAN_HEADINGS = [
   'binds first',
 ];
 
-export function planTableRows(plans: VariantPlan[]) {
+function planTableRows(plans: VariantPlan[]) {
   return plans.map(planRow);
 }
 

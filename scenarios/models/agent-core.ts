@@ -471,7 +471,7 @@ export function runAction(kind: ActionKind, client: ClientCore, ctx: AgentContex
  * One agent turn on an open client: discovery by the scenario's policy, then its actions. The
  * client's back-off waits are recorded on their own, never as part of the turn.
  */
-export function* runTurn(client: ClientCore, ctx: AgentContext, firstTurn: boolean): Step<void> {
+function* runTurn(client: ClientCore, ctx: AgentContext, firstTurn: boolean): Step<void> {
   const sink = client.sink;
   const start = sink.now();
   const backedOffMs = client.backoff.totalMs;
