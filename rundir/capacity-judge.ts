@@ -96,6 +96,8 @@ function interiorThroughputRatio(engine: EngineResult): number | null {
 }
 
 const MIN_INTERIOR_REQUESTS = 20;
+/** skipped arrivals above this share of the offered ones make the generator the limit */
+const MISSED_SHARE = 0.01;
 
 /** What the generator measured about itself over a step. */
 interface GeneratorFigures {
@@ -159,7 +161,8 @@ export function judgeStep(
       `the load generator used ${o.generator.cpuCores.toFixed(2)} cores (limit ${o.generatorCpuLimit}): it, not the server, may be what was measured`,
     );
   const missed = engine.engineFaults.missedArrivals;
-  if (missed > 0 && latencyFailures.length === 0)
+  // one arrival due at the window's very end is missed by the clock, not by a generator that fell behind
+  if (missed > Math.max(1, MISSED_SHARE * offered) && latencyFailures.length === 0)
     generatorReasons.push(
       `the load generator skipped ${missed} arrivals (in-flight cap ${o.generator.maxInFlight} or scheduling lag) while the server met its latency objectives`,
     );
