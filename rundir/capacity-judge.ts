@@ -85,10 +85,10 @@ function p99Us(encoded: string | undefined): number | null {
 function interiorThroughputRatio(engine: EngineResult): number | null {
   const windowS = engine.load.durationMs / 1000;
   const interior = engine.timeseries.filter((p) => p.t >= 1 && p.t + 1 <= windowS);
-  // a legacy session's initialize + initialized and its closing DELETE are not turns' work; they
-  // come at an agent's first turn and after the window
-  const setup = engine.target.protocol === '2025-11-25' ? 3 * engine.counts.sessions : 0;
-  const perSecond = (engine.counts.requests - setup) / windowS;
+  // a legacy session's closing DELETE comes after the window (its initialize comes with its agent's
+  // first turn, inside it: a new agent arrives when none is idle, most often when the server queues)
+  const closing = engine.target.protocol === '2025-11-25' ? engine.counts.sessions : 0;
+  const perSecond = (engine.counts.requests - closing) / windowS;
   // arrivals are evenly spaced, so a count in whole seconds is off by one: below 20 it says too little
   if (!interior.length || perSecond * interior.length < MIN_INTERIOR_REQUESTS) return null;
   const inside = interior.reduce((n, p) => n + p.requests, 0) / interior.length;
