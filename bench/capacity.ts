@@ -17,7 +17,7 @@ import { CapacityTrialSchema, RUN_FILES, trialDir } from '../rundir/layout.js';
  * rates with a 95% bootstrap interval (two pods should carry more than 1.5× one when the host has the
  * cores for both and the generator).
  *
- *   npm run bench:capacity [-- --cpu-ms 20 --limit 250 --measure 4s --variants legacy-sticky,legacy-redis,rc]
+ *   npm run bench:capacity [-- --cpu-ms 20 --limit 250 --measure 6s --variants legacy-sticky,legacy-redis,rc]
  *   npm run bench:capacity -- --scaling [--trials 3]
  */
 
@@ -25,7 +25,7 @@ const { values } = parseArgs({
   options: {
     'cpu-ms': { type: 'string', default: '20' },
     limit: { type: 'string', default: '250' },
-    measure: { type: 'string', default: '4s' },
+    measure: { type: 'string', default: '6s' },
     variants: { type: 'string', default: 'legacy-sticky,legacy-redis,rc' },
     scaling: { type: 'boolean', default: false },
     trials: { type: 'string', default: '3' },

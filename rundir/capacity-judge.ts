@@ -75,27 +75,37 @@ function p99Us(encoded: string | undefined): number | null {
 }
 
 /**
- * Achieved over offered throughput from the engine's 1 s series: answers completed per second in the
- * whole seconds inside the load window (after the first), over all answers per second of the window.
+ * Achieved over offered throughput from the engine's 1 s series: turns completed per second in the
+ * whole seconds inside the load window (after the first), over the offered rate.
  * Every arrival is answered in the end (the engine drains in-flight work), so the totals alone cannot
  * tell a server that keeps up from one that queues; the rate inside the window can: it is the offered
  * rate when the server keeps up, whatever its latency, and the server's own rate when it does not.
  * Null when the window has no such second (measure windows under 3 s), or too few answers in them.
  */
-function interiorThroughputRatio(engine: EngineResult): number | null {
+function interiorThroughputRatio(
+  engine: EngineResult,
+  rate: number,
+  unit: CapacityStep['unit'],
+): number | null {
   const windowS = engine.load.durationMs / 1000;
   const interior = engine.timeseries.filter((p) => p.t >= 1 && p.t + 1 <= windowS);
-  // a legacy session's closing DELETE comes after the window (its initialize comes with its agent's
-  // first turn, inside it: a new agent arrives when none is idle, most often when the server queues)
-  const closing = engine.target.protocol === '2025-11-25' ? engine.counts.sessions : 0;
-  const perSecond = (engine.counts.requests - closing) / windowS;
   // arrivals are evenly spaced, so a count in whole seconds is off by one: below 20 it says too little
-  if (!interior.length || perSecond * interior.length < MIN_INTERIOR_REQUESTS) return null;
-  const inside = interior.reduce((n, p) => n + p.requests, 0) / interior.length;
-  return inside / perSecond;
+  if (!interior.length || rate * interior.length < MIN_INTERIOR_COUNT) return null;
+  let done = 0;
+  for (const p of interior) {
+    // turns end once per arrival; requests per arrival vary (sessions set up, lists, calls), so
+    // with another unit the answers per second are compared with the window's own average
+    if (unit === 'turns') {
+      if (p.turns === undefined) return null;
+      done += p.turns;
+    } else done += p.requests;
+  }
+  const perSecond = done / interior.length;
+  if (unit === 'turns') return perSecond / rate;
+  return engine.counts.requests ? perSecond / (engine.counts.requests / windowS) : null;
 }
 
-const MIN_INTERIOR_REQUESTS = 20;
+const MIN_INTERIOR_COUNT = 20;
 /** skipped arrivals above this share of the offered ones make the generator the limit */
 const MISSED_SHARE = 0.01;
 
@@ -128,7 +138,8 @@ export function judgeStep(
       : o.unit === 'sessions'
         ? engine.counts.sessions
         : engine.counts.requests;
-  const throughputRatio = interiorThroughputRatio(engine) ?? (offered > 0 ? completed / offered : 1);
+  const throughputRatio =
+    interiorThroughputRatio(engine, o.rate, o.unit) ?? (offered > 0 ? completed / offered : 1);
   const errorRate = engine.counts.requests ? engine.counts.errors / engine.counts.requests : 0;
   const requestKey = requestLatencyKey(engine);
   const reasons: string[] = [];

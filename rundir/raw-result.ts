@@ -51,6 +51,8 @@ const TimeseriesPointSchema = z.object({
   t: z.number().int().min(0),
   requests: z.number().int().min(0),
   errors: z.number().int().min(0),
+  /** agent turns that ended in this second (absent in results written before it was recorded, and from k6) */
+  turns: z.number().int().min(0).optional(),
   p50Us: z.number().min(0),
   p99Us: z.number().min(0),
   /** requests answered by each replica (from the x-mcpbench-replica response header) in this second */

@@ -35,7 +35,7 @@ describe('capacity search on a server of known capacity', () => {
         '    scenario: calls',
         `    serverEnv: { MCPBENCH_TOOL_CPU_MS: ${CPU_MS} }`,
         `    resources: { cpuLimit: ${LIMIT_M}m, cpuRequest: ${LIMIT_M}m }`,
-        '    search: { startRate: 5, factor: 2, resolution: 10%, maxSteps: 10, settle: 1s, measure: 4s }',
+        '    search: { startRate: 5, factor: 2, resolution: 10%, maxSteps: 10, settle: 1s, measure: 6s }',
         "    slo: { request: 'p(99)<5000', turn: null }",
         '',
       ].join('\n'),
