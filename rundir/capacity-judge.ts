@@ -91,14 +91,13 @@ function interiorThroughputRatio(
   const interior = engine.timeseries.filter((p) => p.t >= 1 && p.t + 1 <= windowS);
   // arrivals are evenly spaced, so a count in whole seconds is off by one: below 20 it says too little
   if (!interior.length || rate * interior.length < MIN_INTERIOR_COUNT) return null;
+  // a second in which no turn ended has no `turns`; a series with none at all did not record them (k6)
+  if (unit === 'turns' && !engine.timeseries.some((p) => p.turns !== undefined)) return null;
   let done = 0;
   for (const p of interior) {
     // turns end once per arrival; requests per arrival vary (sessions set up, lists, calls), so
     // with another unit the answers per second are compared with the window's own average
-    if (unit === 'turns') {
-      if (p.turns === undefined) return null;
-      done += p.turns;
-    } else done += p.requests;
+    done += unit === 'turns' ? (p.turns ?? 0) : p.requests;
   }
   const perSecond = done / interior.length;
   if (unit === 'turns') return perSecond / rate;

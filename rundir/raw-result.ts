@@ -51,7 +51,7 @@ const TimeseriesPointSchema = z.object({
   t: z.number().int().min(0),
   requests: z.number().int().min(0),
   errors: z.number().int().min(0),
-  /** agent turns that ended in this second (absent in results written before it was recorded, and from k6) */
+  /** built-in engine: agent turns that ended in this second (absent when none did, from k6, and in older results) */
   turns: z.number().int().min(0).optional(),
   p50Us: z.number().min(0),
   p99Us: z.number().min(0),

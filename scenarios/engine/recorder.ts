@@ -175,10 +175,13 @@ export class Recorder {
     this.backoff.totalMs += ms;
   }
 
-  turn(us: number): void {
-    this.roll(process.hrtime.bigint());
+  /** One agent turn; with `nowNs` (the built-in engine's clock) it is also counted in its second. */
+  turn(us: number, nowNs?: bigint): void {
     this.counts.turns++;
-    this.secondPoint.turns = (this.secondPoint.turns ?? 0) + 1;
+    if (nowNs !== undefined) {
+      this.roll(nowNs);
+      this.secondPoint.turns = (this.secondPoint.turns ?? 0) + 1;
+    }
     this.histogram(HISTOGRAM_KEYS.turn).recordValue(Math.max(1, Math.round(us)));
   }
 
