@@ -236,6 +236,7 @@ function formatValue(unit: MetricUnit, x: number): string {
     case 'handles':
       return x.toFixed(Number.isInteger(x) ? 0 : 1);
     case 'req/s':
+    case 'per s':
       return `${x.toFixed(1)}/s`;
     case 'round trips':
     case 'bytes':

@@ -14,7 +14,7 @@ export interface AnalysedExperiment {
   /** metrics compared legacy vs rc, in report order */
   compared: readonly MetricName[];
   /** the experiment's own blocks of an experiment × variant summary */
-  summarise?: (trials: Trial[]) => Partial<Pick<VariantSummary, 'disruption' | 'scaling'>>;
+  summarise?: (trials: Trial[]) => Partial<Pick<VariantSummary, 'disruption' | 'scaling' | 'capacity'>>;
   /** the verdict sentences for one experiment id (rc is there; comparisons are that id's) */
   verdict: (v: {
     id: string;

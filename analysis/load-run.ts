@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type CapacityTrial,
+  CapacityTrialSchema,
   type GeneratorsFile,
   GeneratorsFileSchema,
   InterruptedTrialSchema,
@@ -28,6 +30,8 @@ export interface Trial {
   samples: ReplicaSample[];
   /** in-cluster load: the generator pods the trial's load came from (absent: from the host) */
   generators?: GeneratorsFile;
+  /** capacity experiment: the trial's breakpoint search (capacity.json) */
+  capacity?: CapacityTrial;
 }
 
 export interface LoadedRun {
@@ -69,6 +73,24 @@ async function jsonl<T>(path: string, parse: (v: unknown) => T, problems: string
     }
   }
   return out;
+}
+
+/** capacity.json when the trial has one (a capacity search), validated; a bad one is a named problem. */
+async function readCapacity(path: string, problems: string[]): Promise<CapacityTrial | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed = CapacityTrialSchema.safeParse(parseJsonFile(text, path));
+    if (parsed.success) return parsed.data;
+    problems.push(`${path}: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  return undefined;
 }
 
 /** A run's trials grouped per experiment × variant, each group in trial order. */
@@ -153,6 +175,7 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
           );
           continue;
         }
+        const capacity = await readCapacity(join(base, RUN_FILES.capacity), problems);
         trials.push({
           experimentId,
           experiment: experimentId.split('~')[0] ?? experimentId,
@@ -162,6 +185,7 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
           events: await jsonl(join(base, RUN_FILES.events), (v) => TrialEventSchema.parse(v), problems),
           samples: await jsonl(join(base, RUN_FILES.samples), (v) => ReplicaSampleSchema.parse(v), problems),
           ...(await generatorsOf(join(base, RUN_FILES.generators), problems)),
+          ...(capacity ? { capacity } : {}),
         });
       }
     }

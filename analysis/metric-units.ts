@@ -10,6 +10,7 @@ export type MetricUnit =
   | 'handles'
   | 'round trips'
   | 'bytes'
-  | 'CV';
+  | 'CV'
+  | 'per s';
 
 export type MetricDirection = 'lower' | 'higher';

@@ -214,6 +214,16 @@ export const METRICS = {
     fromSummary: (v) => v.scaling?.loadSpread?.cv ?? null,
     premise: 'replicaHeader',
   },
+  capacityPerPod: {
+    label: 'sustainable rate per pod',
+    unit: 'per s',
+    betterWhen: 'higher',
+    fromTrial: (t) => {
+      const c = t.capacity;
+      return c && c.result.sustainableRate !== null ? c.result.sustainableRate / c.replicas : null;
+    },
+    fromSummary: (v) => v.capacity?.perPod?.mean ?? null,
+  },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof METRICS;

@@ -10,6 +10,7 @@ import {
   perEventOf,
   TURN_METRICS,
 } from './metrics.js';
+import { capacityRunSummary, planLoadOf } from './plugins/capacity/summary.js';
 import { analysisOf } from './plugins/registry.js';
 import { eventTest } from './significance.js';
 import { bootstrapDiff, type Interval, mergeHistograms, spread } from './stats.js';
@@ -274,6 +275,7 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
       }
     }
   }
+  const capacity = capacityRunSummary(variants, planLoadOf(run.manifest.config));
   return {
     schema: 'mcpbench/summary@1',
     run: run.manifest.name,
@@ -288,6 +290,7 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
     fingerprint: run.manifest.fingerprint,
     cluster: run.manifest.cluster,
     deployment: deploymentOf(run.manifest.config.deployment),
+    ...(capacity ? { capacity } : {}),
     cpuLimits: cpuLimitsOf(run.trials),
     loadSource: loadSourceOf(run.trials),
     thresholds: [],

@@ -1,6 +1,14 @@
-import type { VariantInfo } from '../rundir/layout.js';
+import type { CapacitySlo, VariantInfo } from '../rundir/layout.js';
 import type { EngineResult } from '../rundir/raw-result.js';
 import type { MetricDirection, MetricUnit } from './metric-units.js';
+import type {
+  CapacityCost,
+  PlanLoad,
+  RateInterval,
+  UslFit,
+  uslHoldout,
+  VariantPlan,
+} from './plugins/capacity/model.js';
 import type { Interval } from './stats.js';
 
 /**
@@ -102,6 +110,8 @@ export interface VariantSummary {
    * the metrics that rest on them are "not applicable", never a zero (servers that are not ours).
    */
   notApplicable?: Record<string, string>;
+  /** capacity experiment: the breakpoint searches of this experiment × variant (absent elsewhere) */
+  capacity?: CapacityVariantSummary | null;
   /** per-trial values of the metrics compared across variants */
   perTrial: Record<string, number[]>;
   spread: Record<string, { mean: number; min: number; max: number } | null>;
@@ -125,6 +135,49 @@ export interface EventRow {
   recoveryMs: number | null;
   /** where the event's failures fell, most first: "step 2: pod-sigterm rc-1" → count and classes */
   steps: Array<{ step: string; failed: number; byClass: Record<string, number> }>;
+}
+
+export interface CapacityVariantSummary {
+  replicas: number;
+  unit: string;
+  slo: CapacitySlo;
+  /** per trial: the search's result */
+  trials: Array<{ trial: number; sustainableRate: number | null; status: string; steps: number }>;
+  /** sustainable rate over trials (those with a result), 95% t-interval */
+  rate: RateInterval | null;
+  perPod: RateInterval | null;
+  generatorLimitedSteps: number;
+  /** trials whose result is only a lower bound because the generator was the limit */
+  generatorLimitedTrials: number;
+  cpuLimitMillicores: number | null;
+  cpuLimitEnforced: boolean | null;
+  cpuLimitNote: string | null;
+  hostCores: number;
+  /** mean over trials of each figure that was measured */
+  cost: CapacityCost;
+  /** every step of every trial: the latency-against-offered-rate curve */
+  steps: Array<{
+    trial: number;
+    rate: number;
+    requestP99Us: number | null;
+    turnP99Us: number | null;
+    verdict: string;
+    reasons: string[];
+  }>;
+}
+
+/** The run-level capacity figures: the scaling curve per variant and the plan for the config's load. */
+export interface CapacityRunSummary {
+  experiment: string;
+  scaling: Array<{
+    variant: string;
+    points: Array<{ replicas: number; rate: number; low: number | null; high: number | null }>;
+    usl: UslFit | null;
+    holdout: ReturnType<typeof uslHoldout>;
+    /** why the curve says more about the host than about the pods, when it does */
+    hostBound: string | null;
+  }>;
+  plan: { load: PlanLoad; variants: VariantPlan[]; unplanned: Array<{ variant: string; reason: string }> };
 }
 
 export interface Comparison {
@@ -160,6 +213,8 @@ export interface RunSummary {
   cluster: { provider: string; kubernetesVersion: string | null };
   /** run config `deployment`; null when the run did not record it (older runs used unprepared manifests) */
   deployment: 'prepared' | 'unprepared' | null;
+  /** capacity experiment: scaling curves and the plan (absent when it did not run) */
+  capacity?: CapacityRunSummary;
   /**
    * Whether "one pod" was held to its CPU limit, from the trials' `cpu-limits` events (absent in
    * summaries written before the field; `recorded: false` for runs whose trials carry no such event).

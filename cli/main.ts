@@ -4,6 +4,7 @@ import { registerClusterCommand } from './cluster.js';
 import { registerCompareCommand } from './compare.js';
 import { EXIT_CODES_HELP, useExitCodes } from './flags.js';
 import { registerLoadCommand } from './load.js';
+import { registerPlanCommand } from './plan.js';
 import { registerReportCommand } from './report.js';
 import { registerRunCommand } from './run.js';
 import { registerServeCommand } from './serve.js';
@@ -27,6 +28,7 @@ registerRunCommand(program);
 registerLoadCommand(program);
 registerReportCommand(program);
 registerCompareCommand(program);
+registerPlanCommand(program);
 registerServeCommand(program);
 registerClusterCommand(program);
 // `load` lists its own exit codes (1 there means no request succeeded).

@@ -9,9 +9,9 @@ describe('run config', () => {
   it('defaults to every experiment and variant on the local cluster', () => {
     const config = buildRunConfig({}, {});
     expect(config.cluster).toBe('local');
-    expect(config.experiments).toEqual(['ttl-cache', 'rolling-update', 'pod-kill', 'hpa']);
+    expect(config.experiments).toEqual(['ttl-cache', 'rolling-update', 'pod-kill', 'hpa', 'capacity']);
     expect(config.variants).toEqual(['legacy-sticky', 'legacy-redis', 'rc']);
-    expect(resolveExperiments(config).map((e) => e.trials)).toEqual([3, 1, 1, 1]);
+    expect(resolveExperiments(config).map((e) => e.trials)).toEqual([3, 1, 1, 1, 1]);
   });
 
   it('names the flag when a flag value is wrong', () => {
@@ -93,8 +93,8 @@ describe('run config', () => {
     expect(fromFile.find((d) => d.name === 'rolling-update')?.trials).toBe(4);
     const flagged = buildRunConfig(file, { duration: '2s', trials: 3 });
     const defs = resolveExperiments(flagged);
-    expect(defs.map((d) => d.durationMs)).toEqual([2_000, 2_000, 2_000, 2_000]);
-    expect(defs.map((d) => d.trials)).toEqual([3, 3, 3, 3]);
+    expect(defs.map((d) => d.durationMs)).toEqual([2_000, 2_000, 2_000, 2_000, 2_000]);
+    expect(defs.map((d) => d.trials)).toEqual([3, 3, 3, 3, 3]);
     // what run.json records is what ran
     expect(flagged.overrides['ttl-cache']).toEqual({});
     // a rollout scaled with the flag's duration, not the file's
@@ -179,6 +179,44 @@ describe('run config', () => {
     // The HPA's old request field points at the one place the request now lives.
     expect(() => buildRunConfig({ overrides: { hpa: { hpa: { cpuRequestMillicores: 100 } } } }, {})).toThrow(
       /overrides.hpa.hpa.cpuRequestMillicores: the pod's CPU request is overrides.hpa.resources.cpuRequest/,
+    );
+  });
+
+  it('resolves the capacity search, its SLO and replica cases, and names a bad field', () => {
+    const config = buildRunConfig(
+      {
+        overrides: {
+          capacity: {
+            cases: [
+              { id: 'replicas-1', replicas: 1 },
+              { id: 'replicas-2', replicas: 2 },
+            ],
+            search: { resolution: '5%', measure: '4s', settle: '0s' },
+            slo: { request: 'p(99)<200', turn: null, minThroughput: '90%' },
+          },
+        },
+        plan: { agents: 100, headroom: '20%' },
+      },
+      {},
+    );
+    const cap = resolveExperiments(config).find((d) => d.name === 'capacity');
+    expect(cap?.cases.map((c) => c.replicas)).toEqual([1, 2]);
+    expect(cap?.search).toMatchObject({ resolution: 0.05, measureMs: 4_000, settleMs: 0, factor: 2 });
+    expect(cap?.search?.slo).toEqual({
+      request: 'p(99)<200',
+      turn: null,
+      errors: 'rate<1%',
+      minThroughputRatio: 0.9,
+    });
+    expect(config.plan).toEqual({ agents: 100, turnsPerMinute: 2, headroom: 0.2 });
+    expect(() => buildRunConfig({ overrides: { capacity: { search: { resolution: 5 } } } }, {})).toThrow(
+      /overrides\.capacity\.search\.resolution: write 5%/,
+    );
+    expect(() => buildRunConfig({ overrides: { capacity: { slo: { request: 'fast' } } } }, {})).toThrow(
+      /overrides\.capacity\.slo\.request/,
+    );
+    expect(() => buildRunConfig({ overrides: { hpa: { search: { maxSteps: 3 } } } }, {})).toThrow(
+      /overrides\.hpa\.search: only capacity runs a breakpoint search/,
     );
   });
 });

@@ -4,12 +4,12 @@ import { z } from 'zod';
 import { cpuMillicores, MIN_CPU_MILLICORES } from '../cluster/manifests.js';
 import { VARIANT_NAMES, type VariantName } from '../cluster/provider.js';
 import { BUILTIN_VARIANTS, builtinVariant, type VariantDefinition } from '../cluster/variants.js';
-import { parseThresholds } from '../rundir/threshold-spec.js';
+import { parseThreshold, parseThresholds } from '../rundir/threshold-spec.js';
 import { WorkloadSchema } from '../scenarios/models/workload.ts';
 import { describeFileError } from '../util/file-errors.js';
 import { type ExperimentDefinition, repeatedActions } from './definitions.js';
 import { DEFAULT_EXPERIMENTS, EXPERIMENT_NAMES, type ExperimentName } from './registry.js';
-import { MIN_LOAD_DURATION_MS, parseDuration } from './values.js';
+import { MIN_LOAD_DURATION_MS, parseDuration, parsePercent } from './values.js';
 
 /**
  * The run configuration: flags layered over an optional YAML/JSON file, validated with errors that
@@ -46,7 +46,7 @@ const LoadSchema = z.discriminatedUnion('model', [
     model: z.literal('open'),
     rate: z.number().positive(),
     /** what `rate` counts; the engines' own default (scenarios/engine), so that one word means one thing */
-    unit: z.enum(['sessions', 'requests']).default('sessions'),
+    unit: z.enum(['sessions', 'turns', 'requests']).default('sessions'),
     stages: z.array(StageSchema).optional(),
     maxInFlight: z.number().int().positive().optional(),
   }),
@@ -57,6 +57,55 @@ const EnvSchema = z.record(
   z.union([z.string(), z.number(), z.boolean()]).transform(String),
 );
 
+/** A percentage with its % ("5%" → 0.05; experiments/values.ts), in the config file as on the command line. */
+const percentSchema = (maxPercent: number) =>
+  z.unknown().transform((value, ctx) => {
+    try {
+      return parsePercent(value, { maxPercent });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const SloExpression = (metric: 'latency' | 'turn' | 'errors') =>
+  z
+    .string()
+    .nullable()
+    .superRefine((expr, ctx) => {
+      if (expr === null) return;
+      try {
+        parseThreshold(metric, expr);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    });
+
+/** capacity: the breakpoint search (experiments/capacity-search.ts); every field optional. */
+const SearchSchema = z
+  .strictObject({
+    startRate: z.number().positive(),
+    factor: z.number().gt(1).max(10),
+    /** converged when the first failing rate is at most this far above the last passing one, e.g. 5% */
+    resolution: percentSchema(100),
+    maxSteps: z.number().int().min(1).max(50),
+    settle: durationSchema(0),
+    measure: DurationSchema,
+    /** the load generator is the limit at or above this much CPU of its own process, in cores */
+    generatorCpuLimit: z.number().min(0.1).max(64),
+  })
+  .partial();
+
+/** capacity: the SLO a step is judged against (k6 threshold syntax; null turns an objective off). */
+const SloSchema = z
+  .strictObject({
+    request: SloExpression('latency'),
+    turn: SloExpression('turn'),
+    errors: SloExpression('errors'),
+    /** completed over offered, at least, e.g. 95% */
+    minThroughput: percentSchema(100),
+  })
+  .partial();
 /** A Kubernetes CPU quantity ("500m", "0.5", 2) as whole millicores, at least the least a CFS quota enforces. */
 const cpuQuantity = (value: unknown, ctx: z.RefinementCtx): number => {
   try {
@@ -103,6 +152,8 @@ const ExperimentOverrideSchema = z.strictObject({
         id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'case ids are lower-case words joined by - or .'),
         serverEnv: EnvSchema.optional(),
         rttMs: z.number().min(0).max(1_000).optional(),
+        /** Deployment replicas of this case (capacity: one case per replica count) */
+        replicas: z.number().int().min(1).max(32).optional(),
       }),
     )
     .min(1)
@@ -115,6 +166,8 @@ const ExperimentOverrideSchema = z.strictObject({
     })
     .partial()
     .optional(),
+  search: SearchSchema.optional(),
+  slo: SloSchema.optional(),
   hpa: z
     .strictObject({
       minReplicas: z.number().int().min(1),
@@ -313,6 +366,15 @@ const RunConfigSchema = z
       .regex(/^[A-Za-z0-9._-]+$/, 'a run name is letters, digits, . _ -')
       .optional(),
     overrides: z.partialRecord(z.enum(EXPERIMENT_NAMES), ExperimentOverrideSchema).default({}),
+    /** The agent population the report's capacity planning table is made for (`mcpbench plan` takes flags). */
+    plan: z
+      .strictObject({
+        agents: z.number().int().positive().default(5_000),
+        turnsPerMinute: z.number().positive().default(2),
+        /** capacity kept free, e.g. 30% */
+        headroom: percentSchema(99).default(0.3),
+      })
+      .default({ agents: 5_000, turnsPerMinute: 2, headroom: 0.3 }),
     /** k6-style thresholds checked after the run (analysis/thresholds.ts; README): a failed one exits 1. */
     thresholds: z
       .unknown()
@@ -481,6 +543,14 @@ export function buildRunConfig(
       const withHpa = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].hpa);
       throw new ConfigError(`overrides.${name}.hpa: only ${withHpa.join(', ')} has an HPA`);
     }
+    for (const field of ['search', 'slo'] as const) {
+      if (o?.[field] && !DEFAULT_EXPERIMENTS[name as ExperimentName].search) {
+        const searching = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].search);
+        throw new ConfigError(
+          `overrides.${name}.${field}: only ${searching.join(', ')} runs a breakpoint search`,
+        );
+      }
+    }
   }
   return config;
 }
@@ -548,6 +618,27 @@ export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
       sourceAddresses: o.sourceAddresses ?? base.sourceAddresses,
       cases: o.cases ?? base.cases,
       hpa: base.hpa && { ...base.hpa, ...o.hpa },
+      search: base.search && {
+        ...base.search,
+        ...dropUndefined({
+          startRate: o.search?.startRate,
+          factor: o.search?.factor,
+          resolution: o.search?.resolution,
+          maxSteps: o.search?.maxSteps,
+          settleMs: o.search?.settle,
+          measureMs: o.search?.measure,
+          generatorCpuLimit: o.search?.generatorCpuLimit,
+        }),
+        slo: {
+          ...base.search.slo,
+          ...dropUndefined({
+            request: o.slo?.request,
+            turn: o.slo?.turn,
+            errors: o.slo?.errors,
+            minThroughputRatio: o.slo?.minThroughput,
+          }),
+        },
+      },
       resources: resolveResources(name, base.resources, config.resources, o.resources),
     };
     if (def.hpa && def.hpa.minReplicas > def.hpa.maxReplicas) {
@@ -574,6 +665,10 @@ export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
     if (duration !== undefined) def = scaleTimes(def, duration);
     return def;
   });
+}
+
+function dropUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Per field: `overrides.<name>.resources` over the run's `resources` over the experiment's own. */

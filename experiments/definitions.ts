@@ -1,4 +1,5 @@
 import type { VariantName } from '../cluster/provider.js';
+import type { CapacitySlo } from '../rundir/layout.js';
 
 /**
  * The runner's side of an experiment: what to deploy, what load to drive, and a short script of
@@ -18,7 +19,7 @@ export type LoadSpec =
   | {
       model: 'open';
       rate: number;
-      unit: 'sessions' | 'requests';
+      unit: 'sessions' | 'turns' | 'requests';
       stages?: Array<{ durationMs: number; target: number }>;
       maxInFlight?: number;
     };
@@ -57,6 +58,28 @@ export interface ExperimentCase {
   /** MCPBENCH_* overrides for every replica of every variant in this case */
   serverEnv?: Record<string, string>;
   rttMs?: number;
+  /** Deployment replicas for this case (e.g. the capacity experiment's 1, 2, 3 pods) */
+  replicas?: number;
+}
+
+/**
+ * A breakpoint search (capacity experiment): fixed-rate steps of open-model load, each settled and then
+ * measured, stepped up geometrically until the SLO breaks, then bisected between the last good and the
+ * first bad rate (experiments/capacity-search.ts).
+ */
+export interface SearchSpec {
+  /** first rate tried, per second in the load's unit */
+  startRate: number;
+  /** step-up (and step-down) factor */
+  factor: number;
+  /** converged when the first failing rate is at most this share above the last passing one */
+  resolution: number;
+  maxSteps: number;
+  settleMs: number;
+  measureMs: number;
+  slo: CapacitySlo;
+  /** the generator is the limit at or above this CPU (cores of its own process) */
+  generatorCpuLimit: number;
 }
 
 type ExperimentProfile = Partial<
@@ -107,6 +130,8 @@ export interface ExperimentDefinition<Name extends string = string> {
     /** metrics-server's --metric-resolution (15 s; its floor is 10 s): the window CPU is averaged over */
     metricResolutionSeconds: number;
   };
+  /** A breakpoint search instead of one fixed load per trial (capacity experiment); `load` gives unit and in-flight cap. */
+  search?: SearchSpec;
   /**
    * Named presets (`overrides.<experiment>.profile`): each replaces these fields of the defaults before
    * the run's own overrides apply (e.g. hpa's `realistic`: Kubernetes' own autoscaler timing).

@@ -305,6 +305,21 @@ const checkHpaTiming: PreflightCheck = ({ config, experiments }) =>
     }));
   });
 
+/**
+ * An open model of agent turns (capacity's default) keeps each agent's session across its turns; the
+ * built-in engine does that, the k6 scripts do not (yet), so --engine k6 with unit turns is refused.
+ */
+const checkTurnUnit: PreflightCheck = ({ config, experiments }) =>
+  config.engine !== 'k6'
+    ? []
+    : experiments
+        .filter((d) => d.load.model === 'open' && d.load.unit === 'turns')
+        .map((d) => ({
+          field: `overrides.${d.name}.load.unit`,
+          message:
+            'unit turns (one turn per arrival on a kept session) needs --engine builtin; the k6 scripts run sessions or requests',
+        }));
+
 /** The checks, in the order their problems are printed. Add new ones here. */
 export const PREFLIGHT_CHECKS: PreflightCheck[] = [
   checkRunDir,
@@ -314,6 +329,7 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
   checkHpaTiming,
   checkCluster,
   checkEngine,
+  checkTurnUnit,
   checkRedisUrl,
   checkForeignVariants,
 ];

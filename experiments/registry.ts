@@ -1,4 +1,5 @@
 import type { ExperimentDefinition } from './definitions.js';
+import { capacity } from './plugins/capacity/definition.js';
 import { hpa } from './plugins/hpa/definition.js';
 import { podKill } from './plugins/pod-kill/definition.js';
 import { rollingUpdate } from './plugins/rolling-update/definition.js';
@@ -15,6 +16,7 @@ const REGISTRY = {
   'rolling-update': rollingUpdate,
   'pod-kill': podKill,
   hpa,
+  capacity,
 } as const;
 
 export type ExperimentName = keyof typeof REGISTRY;

@@ -1,20 +1,31 @@
 import { mkdir, readdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cadenceNotes, hpaCadence } from '../cluster/kind/kind-config.js';
 import type { ClusterEvent, ClusterProvider, VariantHandle, VariantName } from '../cluster/provider.js';
+import { judgeStep } from '../rundir/capacity-judge.js';
 import { environmentFingerprint } from '../rundir/fingerprint.js';
 import { histogramLog } from '../rundir/hlog.js';
-import { type InterruptedTrial, RUN_FILES, type RunManifest, trialDir } from '../rundir/layout.js';
+import {
+  type CapacityTrial,
+  type InterruptedTrial,
+  RUN_FILES,
+  type RunManifest,
+  stepDir,
+  trialDir,
+} from '../rundir/layout.js';
 import type { EngineResult } from '../rundir/raw-result.js';
 import { currentRunProcess } from '../rundir/run-process.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
+import { runSearch } from './capacity-search.js';
 import type { RunConfig } from './config.js';
 import { loadsFromCluster, variantDefinition, variantsFor } from './config.js';
 import {
   type ExperimentCase,
   type ExperimentDefinition,
   experimentId,
+  type SearchSpec,
   type TimedAction,
 } from './definitions.js';
 import { describeTarget, type LoadTarget, loadTarget } from './foreign-target.js';
@@ -43,6 +54,13 @@ interface Step {
   variant: VariantName;
 }
 
+/** The shared Redis's figures only where the variant uses it (its cost per turn). */
+function redisStatsOf(handle: VariantHandle, provider: ClusterProvider) {
+  return handle.spec.redis && provider.redisStats
+    ? async () => (await provider.redisStats?.()) ?? null
+    : undefined;
+}
+
 function plan(options: SuiteOptions): Step[] {
   const steps: Step[] = [];
   for (const def of options.experiments) {
@@ -67,7 +85,11 @@ export function estimateSeconds(experiments: ExperimentDefinition[], config: Run
   let total = 0;
   for (const def of experiments) {
     const variants = variantsFor(def, config).length;
-    total += def.cases.length * variants * (perStep + def.trials * (def.durationMs / 1000 + perTrial));
+    // a breakpoint search typically converges in about two thirds of its steps
+    const trialS = def.search
+      ? Math.ceil(def.search.maxSteps * 0.7) * ((def.search.settleMs + def.search.measureMs) / 1000 + 0.3)
+      : def.durationMs / 1000 + perTrial;
+    total += def.cases.length * variants * (perStep + def.trials * trialS);
   }
   return Math.round(total);
 }
@@ -109,7 +131,7 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
     for (const [index, step] of steps.entries()) {
       if (signal.aborted) throw new RunInterrupted('interrupted');
       log(
-        `[${index + 1}/${steps.length}] ${step.id} × ${step.variant}: bringing up ${step.def.replicas} replica(s)`,
+        `[${index + 1}/${steps.length}] ${step.id} × ${step.variant}: bringing up ${step.c.replicas ?? step.def.replicas} replica(s)`,
       );
       const provider = await options.createProvider();
       try {
@@ -182,15 +204,12 @@ async function runTrial(
   target: LoadTarget,
 ): Promise<boolean> {
   const { def, variant } = step;
+  if (def.search)
+    return runCapacityTrial(options, provider, handle, step, trial, def.search, bringUp, target);
   const recorder = new TrialRecorder(variant);
   for (const e of bringUp) recorder.cluster(e);
   const unsubscribe = provider.onEvent((e) => recorder.cluster(e));
-  // The shared Redis's figures only where the variant uses it (its cost per turn).
-  const redisStats =
-    handle.spec.redis && provider.redisStats
-      ? async () => (await provider.redisStats?.()) ?? null
-      : undefined;
-  recorder.startSampling(handle, 1_000, redisStats);
+  recorder.startSampling(handle, 1_000, redisStatsOf(handle, provider));
   const trialSignal = new AbortController();
   // Set when the run is interrupted before this trial's load has ended on its own.
   let loadEnded = false;
@@ -440,10 +459,11 @@ async function writeTrial(
   result: EngineResult,
   recorder: TrialRecorder,
   interrupted?: InterruptedTrial,
+  originMs = result.startedAtMs,
 ) {
   const dir = trialDir(runDir, step.id, step.variant, trial);
   await mkdir(dir, { recursive: true });
-  const { events, samples } = recorder.finish(result.startedAtMs);
+  const { events, samples } = recorder.finish(originMs);
   await writeFileAtomic(
     join(dir, RUN_FILES.events),
     events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''),
@@ -461,4 +481,161 @@ async function writeTrial(
   }
   // engine.json last: its presence marks the trial as whole.
   await writeJsonAtomic(join(dir, RUN_FILES.engine), result);
+}
+
+/** The open model's in-flight cap when a load does not set one (the engine's own default). */
+const DEFAULT_MAX_IN_FLIGHT = 1_000;
+
+/**
+ * One trial of a breakpoint search (capacity experiment): every step is its own fixed-rate load
+ * (settle, then measure), written to steps/NN/engine.json as it ends; capacity.json holds the steps'
+ * verdicts and the result, and engine.json the step at the sustainable rate (the last step when none
+ * passed), written last. Events and samples cover the whole search on one time axis. Returns false
+ * when Ctrl-C cut the search short (capacity.json then says `interrupted`, and there is no engine.json).
+ */
+async function runCapacityTrial(
+  options: SuiteOptions,
+  provider: ClusterProvider,
+  handle: VariantHandle,
+  step: Step,
+  trial: number,
+  search: SearchSpec,
+  bringUp: ClusterEvent[],
+  target: LoadTarget,
+): Promise<boolean> {
+  const { def, variant } = step;
+  const recorder = new TrialRecorder(variant);
+  for (const e of bringUp) recorder.cluster(e);
+  const unsubscribe = provider.onEvent((e) => recorder.cluster(e));
+  const originMs = Date.now();
+  recorder.startSampling(handle, 1_000, redisStatsOf(handle, provider));
+  const trialSignal = new AbortController();
+  let cutOff = options.signal.aborted;
+  const onAbort = () => {
+    cutOff = true;
+    trialSignal.abort();
+  };
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  const unit = def.load.model === 'open' ? def.load.unit : 'turns';
+  const maxInFlight = (def.load.model === 'open' ? def.load.maxInFlight : undefined) ?? DEFAULT_MAX_IN_FLIGHT;
+  const dir = trialDir(options.runDir, step.id, variant, trial);
+  const label = `${step.id} × ${variant} trial ${trial}/${def.trials}`;
+  const seed = options.config.seed * 1000 + trial;
+  let partial: EngineResult | undefined;
+  const load = (rate: number, durationMs: number, stepSeed: number, part: string) =>
+    startLoad({
+      engine: options.config.engine,
+      url: handle.url,
+      protocol: target.protocol,
+      scenario: def.scenario,
+      scenarioParams: target.scenarioParams,
+      load: { model: 'open', rate, unit, maxInFlight },
+      durationMs,
+      seed: stepSeed,
+      sourceAddresses: def.sourceAddresses,
+      signal: trialSignal.signal,
+      onProgress: (p) =>
+        options.live?.(
+          `  ${label}: ${rate.toFixed(1)} ${unit}/s ${part} ${Math.round(p.elapsedMs / 1000)}s ` +
+            `${p.requests} req, ${p.errors} err, p99 ${(p.p99Us / 1000).toFixed(1)} ms`,
+        ),
+    });
+  try {
+    options.log(
+      `  ${label}: breakpoint search from ${search.startRate} ${unit}/s (×${search.factor} up, then bisect to ±${Math.round(search.resolution * 100)}%)`,
+    );
+    const outcome = await runSearch(search, {
+      runStep: async (rate, index) => {
+        if (cutOff) return null;
+        const settleStartMs = Date.now() - originMs;
+        recorder.experiment('capacity-step', { index, rate, unit, part: 'settle' });
+        if (search.settleMs > 0)
+          await (await load(rate, search.settleMs, seed * 100 + index * 2, 'settle')).result;
+        if (cutOff) return null;
+        const measureStartMs = Date.now() - originMs;
+        recorder.experiment('capacity-step', { index, rate, unit, part: 'measure' });
+        const cpuBefore = process.cpuUsage();
+        const wallBefore = performance.now();
+        const result = await (await load(rate, search.measureMs, seed * 100 + index * 2 + 1, 'measure'))
+          .result;
+        const cpu = process.cpuUsage(cpuBefore);
+        const wallMs = performance.now() - wallBefore;
+        if (cutOff) {
+          partial = result;
+          return null;
+        }
+        await mkdir(stepDir(dir, index), { recursive: true });
+        await writeJsonAtomic(join(stepDir(dir, index), RUN_FILES.engine), result);
+        const judged = judgeStep(result, {
+          rate,
+          unit,
+          slo: search.slo,
+          generator: { cpuCores: wallMs > 0 ? (cpu.user + cpu.system) / 1000 / wallMs : 0, maxInFlight },
+          generatorCpuLimit: search.generatorCpuLimit,
+        });
+        return {
+          step: { ...judged, settleStartMs, measureStartMs, endMs: Date.now() - originMs },
+          raw: result,
+        };
+      },
+      log: (line) => options.log(`  ${label}: ${line}`),
+    });
+    await recorder.stopSampling();
+    const limits = bringUp.findLast((e) => e.kind === 'cpu-limits')?.detail as
+      | { enforced?: boolean; mechanism?: string; reason?: string }
+      | undefined;
+    const capacity: CapacityTrial = {
+      schema: 'mcpbench/capacity-trial@1',
+      replicas: step.c.replicas ?? def.replicas,
+      unit,
+      slo: search.slo,
+      search: {
+        startRate: search.startRate,
+        factor: search.factor,
+        resolution: search.resolution,
+        maxSteps: search.maxSteps,
+        settleMs: search.settleMs,
+        measureMs: search.measureMs,
+      },
+      cpuLimitMillicores: handle.spec.cpuLimitMillicores ?? null,
+      cpuLimitEnforced: typeof limits?.enforced === 'boolean' ? limits.enforced : null,
+      cpuLimitNote: limits ? (limits.reason ?? limits.mechanism ?? null) : null,
+      hostCores: availableParallelism(),
+      steps: outcome.steps,
+      result: outcome.result,
+    };
+    await mkdir(dir, { recursive: true });
+    await writeJsonAtomic(join(dir, RUN_FILES.capacity), capacity);
+    const { sustainableRate } = outcome.result;
+    const atResult =
+      outcome.raws[outcome.steps.findLastIndex((s) => s.verdict === 'pass' && s.rate === sustainableRate)] ??
+      outcome.raws.at(-1);
+    if (outcome.result.status === 'interrupted') {
+      const shown = partial ?? atResult;
+      const interrupted: InterruptedTrial = {
+        schema: 'mcpbench/interrupted-trial@1',
+        reason: `interrupted (SIGINT/SIGTERM) after ${outcome.steps.length} step(s) of the breakpoint search`,
+        plannedMs: search.maxSteps * (search.settleMs + search.measureMs),
+        ranMs: Date.now() - originMs,
+        requests: outcome.steps.reduce((n, s) => n + s.requests, 0),
+      };
+      if (shown) await writeTrial(options.runDir, step, trial, shown, recorder, interrupted, originMs);
+      else await writeJsonAtomic(join(dir, RUN_FILES.interrupted), interrupted);
+      options.log(`  ${label}: interrupted after ${outcome.steps.length} step(s); not kept as a whole trial`);
+      return false;
+    }
+    if (!atResult) throw new Error(`${label}: the search ran no step`);
+    await writeTrial(options.runDir, step, trial, atResult, recorder, undefined, originMs);
+    const r = outcome.result;
+    options.log(
+      `  ${label}: ${r.status}: sustainable ${r.sustainableRate === null ? 'none' : `${r.sustainableRate.toFixed(1)} ${unit}/s`}` +
+        `${r.firstFailRate === null ? '' : `, first failing ${r.firstFailRate.toFixed(1)} ${unit}/s`} after ${outcome.steps.length} steps`,
+    );
+    return true;
+  } finally {
+    trialSignal.abort();
+    options.signal.removeEventListener('abort', onAbort);
+    unsubscribe();
+    await recorder.stopSampling();
+  }
 }

@@ -15,7 +15,7 @@ export function variantSpecFor(
   return variantSpec(variant, {
     ...(d ? { definition: d } : {}),
     deployment: options.deployment,
-    replicas: def.hpa ? def.hpa.minReplicas : (d?.replicas ?? def.replicas),
+    replicas: def.hpa ? def.hpa.minReplicas : (c.replicas ?? d?.replicas ?? def.replicas),
     // The experiments' MCPBENCH_* settings configure our servers; a foreign one has its own env.
     env: foreign ? {} : { ...def.serverEnv, ...c.serverEnv },
     hpa: def.hpa,

@@ -24,7 +24,7 @@ export const GeneratorSpecSchema = z.object({
     z.object({
       model: z.literal('open'),
       rate: z.number().min(0),
-      unit: z.enum(['sessions', 'requests']),
+      unit: z.enum(['sessions', 'requests', 'turns']),
       stages: z.array(StageSchema).optional(),
       maxInFlight: z.number().int().positive().optional(),
     }),

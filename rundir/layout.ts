@@ -14,6 +14,9 @@ import { z } from 'zod';
  *                                                    faults (GeneratorsFile); generator-<i>.json each pod's result
  *        interrupted.json                            only in a trial cut off by Ctrl-C (InterruptedTrial); such
  *                                                    a trial has engine.partial.json instead of engine.json
+ *        capacity.json                               capacity experiment: the search's steps, verdicts and result
+ *                                                    (CapacityTrial); engine.json is then the step at the result
+ *        steps/<NN>/engine.json                      capacity experiment: every step's own engine result
  *   <run>/summary.json                               written by analysis
  *   <run>/report.md, report.html, junit.xml          written by analysis
  *
@@ -125,6 +128,96 @@ export const InterruptedTrialSchema = z.object({
 });
 export type InterruptedTrial = z.infer<typeof InterruptedTrialSchema>;
 
+/** The service-level objective a capacity step is judged against (k6 threshold syntax, ms / share). */
+const CapacitySloSchema = z.object({
+  /** request latency (corrected for coordinated omission), e.g. "p(99)<250" */
+  request: z.string().nullable(),
+  /** agent turn latency, e.g. "p(99)<1000" */
+  turn: z.string().nullable(),
+  /** share of failed requests, e.g. "rate<1%" */
+  errors: z.string().nullable(),
+  /** completed turns (or requests) over offered, at least this share */
+  minThroughputRatio: z.number().min(0).max(1),
+});
+export type CapacitySlo = z.infer<typeof CapacitySloSchema>;
+
+/** One fixed-rate step of a capacity search, as measured and as judged. */
+const CapacityStepSchema = z.object({
+  index: z.number().int().min(0),
+  /** why this rate was tried */
+  phase: z.enum(['step-up', 'step-down', 'bisect']),
+  /** offered arrival rate, per second, in `unit` */
+  rate: z.number(),
+  unit: z.enum(['sessions', 'turns', 'requests']),
+  /** ms on the trial's time axis (samples.jsonl) of the step's settle start, measure start and end */
+  settleStartMs: z.number(),
+  measureStartMs: z.number(),
+  endMs: z.number(),
+  /** measured over the measure window */
+  requests: z.number().int(),
+  errors: z.number().int(),
+  turns: z.number().int(),
+  toolCalls: z.number().int(),
+  requestP99Us: z.number().nullable(),
+  turnP99Us: z.number().nullable(),
+  errorRate: z.number(),
+  /** completed arrival units (turns, sessions or requests) per offered one */
+  throughputRatio: z.number(),
+  /** the load generator: its process's CPU over the step (1 = one core), arrivals it skipped, its in-flight cap */
+  generator: z.object({
+    cpuCores: z.number(),
+    missedArrivals: z.number().int(),
+    achievedRateRatio: z.number(),
+    maxInFlight: z.number().int(),
+  }),
+  /** pass: within the SLO; fail: the server broke it; generator-limited: the generator, not the server, was the limit */
+  verdict: z.enum(['pass', 'fail', 'generator-limited']),
+  /** which objectives failed, or why the generator was the limit */
+  reasons: z.array(z.string()),
+});
+export type CapacityStep = z.infer<typeof CapacityStepSchema>;
+
+/** capacity.json: one trial's breakpoint search. */
+export const CapacityTrialSchema = z.object({
+  schema: z.literal('mcpbench/capacity-trial@1'),
+  replicas: z.number().int().min(1),
+  unit: z.enum(['sessions', 'turns', 'requests']),
+  slo: CapacitySloSchema,
+  search: z.object({
+    startRate: z.number(),
+    factor: z.number(),
+    resolution: z.number(),
+    maxSteps: z.number().int(),
+    settleMs: z.number(),
+    measureMs: z.number(),
+  }),
+  /** per-pod CPU limit asked for (millicores), and whether the provider enforced it (its cpu-limits event) */
+  cpuLimitMillicores: z.number().nullable(),
+  cpuLimitEnforced: z.boolean().nullable(),
+  /** how the provider enforced it, or why it did not (the cpu-limits event), null when it said nothing */
+  cpuLimitNote: z.string().nullable(),
+  /** CPU cores of the host the run ran on: replicas × limit above it means the host, not the pods, bounds the curve */
+  hostCores: z.number().int().min(1),
+  steps: z.array(CapacityStepSchema),
+  result: z.object({
+    /** highest rate that passed with the first failing rate at most `resolution` above it; null: none passed */
+    sustainableRate: z.number().nullable(),
+    /** lowest rate the server failed at, null when none */
+    firstFailRate: z.number().nullable(),
+    /**
+     * converged: bracketed to the resolution; generator-limited: the generator hit its limit first, so the
+     * rate is only a lower bound; max-steps: out of steps before converging; none-passed: even the lowest rate
+     * failed; interrupted: Ctrl-C
+     */
+    status: z.enum(['converged', 'generator-limited', 'max-steps', 'none-passed', 'interrupted']),
+  }),
+});
+export type CapacityTrial = z.infer<typeof CapacityTrialSchema>;
+
+export function stepDir(trialDirectory: string, index: number): string {
+  return join(trialDirectory, 'steps', String(index).padStart(2, '0'));
+}
+
 export function trialDir(runDir: string, experiment: string, variant: string, trial: number): string {
   return join(runDir, 'raw', experiment, variant, `trial-${trial}`);
 }
@@ -143,6 +236,7 @@ export const RUN_FILES = {
   samples: 'samples.jsonl',
   generators: 'generators.json',
   generator: (index: number) => `generator-${index}.json`,
+  capacity: 'capacity.json',
 } as const;
 
 /**

@@ -54,6 +54,8 @@ const TimeseriesPointSchema = z.object({
   t: z.number().int().min(0),
   requests: z.number().int().min(0),
   errors: z.number().int().min(0),
+  /** built-in engine: agent turns that ended in this second (absent when none did, from k6, and in older results) */
+  turns: z.number().int().min(0).optional(),
   p50Us: z.number().min(0),
   p99Us: z.number().min(0),
   /** requests answered by each replica (from the x-mcpbench-replica response header) in this second */
@@ -75,9 +77,9 @@ export const EngineResultSchema = z.object({
   }),
   load: z.object({
     model: z.enum(['open', 'closed']),
-    /** open model: target arrival rate (agent sessions or requests per second, see `unit`) */
+    /** open model: target arrival rate (agent sessions, agent turns or requests per second, see `unit`) */
     rate: z.number().optional(),
-    unit: z.enum(['sessions', 'requests']).optional(),
+    unit: z.enum(['sessions', 'turns', 'requests']).optional(),
     /** closed model: concurrent agents */
     agents: z.number().optional(),
     durationMs: z.number(),

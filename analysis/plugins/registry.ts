@@ -1,4 +1,5 @@
 import type { AnalysedExperiment } from '../experiment.js';
+import { capacity } from './capacity/analysis.js';
 import { hpa } from './hpa/analysis.js';
 import { podKill } from './pod-kill/analysis.js';
 import { rollingUpdate } from './rolling-update/analysis.js';
@@ -14,6 +15,7 @@ const ANALYSED = {
   'rolling-update': rollingUpdate,
   'pod-kill': podKill,
   hpa,
+  capacity,
 } as const satisfies Record<string, AnalysedExperiment>;
 
 export type AnalysedExperimentName = keyof typeof ANALYSED;

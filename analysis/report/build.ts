@@ -4,6 +4,7 @@ import { analysisOf } from '../plugins/registry.js';
 import type { RunSummary } from '../summary-types.js';
 import { describeThresholdResult } from '../thresholds.js';
 import { verdictLines } from '../verdict.js';
+import { capacitySection } from './capacity.js';
 import { type Block, cell, type ReportModel, type Section, table } from './model.js';
 import { scorecardBlocks } from './scorecard.js';
 
@@ -166,6 +167,8 @@ export function buildReport(summary: RunSummary): ReportModel {
       });
     sections.push({ title: id, experimentId: id, blocks });
   }
+  const capacity = capacitySection(summary);
+  if (capacity) sections.push(capacity);
   return {
     title: `mcpbench: ${summary.run}`,
     meta: {

@@ -2,6 +2,7 @@ import {
   type AgentContext,
   runAction as coreAction,
   runSession as coreSession,
+  runTurnArrival as coreTurnArrival,
 } from '../models/agent-core.ts';
 import type { ActionKind } from '../models/scenarios.ts';
 import type { McpSession } from './mcp-session.js';
@@ -21,4 +22,15 @@ export async function runSession(session: McpSession, ctx: AgentContext, intende
   if (intendedNs !== undefined) session.dueAt(intendedNs);
   await session.run(coreSession(session.core, ctx));
   await session.close();
+}
+
+/** One open-model turn on an agent's kept session (opened first when new); measured from `intendedNs`. */
+export function runTurnArrival(
+  session: McpSession,
+  ctx: AgentContext,
+  intendedNs: bigint,
+  firstTurn: boolean,
+): Promise<void> {
+  session.dueAt(intendedNs);
+  return session.run(coreTurnArrival(session.core, ctx, firstTurn));
 }

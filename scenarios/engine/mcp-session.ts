@@ -40,7 +40,7 @@ export function recorderSink(recorder: Recorder): AgentSink {
       else lifecycle[name]++;
     },
     backedOff: (ms) => recorder.backedOff(ms),
-    turn: (ms) => recorder.turn(ms * 1000),
+    turn: (ms) => recorder.turn(ms * 1000, process.hrtime.bigint()),
     now: () => performance.now(),
   };
 }

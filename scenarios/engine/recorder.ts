@@ -52,7 +52,15 @@ export class Recorder {
   private secondIndex = 0;
   /** when the current second ends: a comparison per request instead of a BigInt division */
   private secondEndsNs: bigint;
-  private secondPoint: TimeseriesPoint = { t: 0, requests: 0, errors: 0, p50Us: 0, p99Us: 0, perReplica: {} };
+  private secondPoint: TimeseriesPoint = {
+    t: 0,
+    requests: 0,
+    errors: 0,
+    turns: 0,
+    p50Us: 0,
+    p99Us: 0,
+    perReplica: {},
+  };
 
   constructor(private readonly startNs: bigint) {
     this.secondEndsNs = startNs + 1_000_000_000n;
@@ -85,7 +93,15 @@ export class Recorder {
     while (index > this.secondIndex) {
       this.closeSecond();
       this.secondIndex++;
-      this.secondPoint = { t: this.secondIndex, requests: 0, errors: 0, p50Us: 0, p99Us: 0, perReplica: {} };
+      this.secondPoint = {
+        t: this.secondIndex,
+        requests: 0,
+        errors: 0,
+        turns: 0,
+        p50Us: 0,
+        p99Us: 0,
+        perReplica: {},
+      };
     }
     this.secondEndsNs = this.startNs + BigInt(this.secondIndex + 1) * 1_000_000_000n;
   }
@@ -169,8 +185,13 @@ export class Recorder {
     this.backoff.totalMs += ms;
   }
 
-  turn(us: number): void {
+  /** One agent turn; with `nowNs` (the built-in engine's clock) it is also counted in its second. */
+  turn(us: number, nowNs?: bigint): void {
     this.counts.turns++;
+    if (nowNs !== undefined) {
+      this.roll(nowNs);
+      this.secondPoint.turns = (this.secondPoint.turns ?? 0) + 1;
+    }
     this.histogram(HISTOGRAM_KEYS.turn).recordValue(Math.max(1, Math.round(us)));
   }
 

@@ -519,6 +519,36 @@ export function runAction(kind: ActionKind, client: ClientCore, ctx: AgentContex
   return plainCall(client, ctx);
 }
 
+/**
+ * One agent turn on an open client: discovery by the scenario's policy, then its actions. The
+ * client's back-off waits are recorded on their own, never as part of the turn.
+ */
+function* runTurn(client: ClientCore, ctx: AgentContext, firstTurn: boolean): Step<void> {
+  const sink = client.sink;
+  const start = sink.now();
+  const backedOffMs = client.backoff.totalMs;
+  yield* discover(client, ctx, firstTurn);
+  const calls = intBetween(ctx.rng, ctx.scenario.callsPerTurn[0], ctx.scenario.callsPerTurn[1]);
+  for (let i = 0; i < calls && !ctx.stopping(); i++) {
+    yield* runAction(weighted(ctx.rng, ctx.scenario.mix).action, client, ctx);
+  }
+  sink.turn(sink.now() - start - (client.backoff.totalMs - backedOffMs));
+}
+
+/**
+ * One open-model turn arrival on an agent's client, which is kept across arrivals the way a real
+ * agent keeps its session (k6's arrival-rate executors reuse VU state alike): a new agent's client is
+ * counted as a session and opened (legacy: initialize) before its first turn, and a legacy client that
+ * has lost its session opens a new one; otherwise the turn runs on the session it holds.
+ */
+export function* runTurnArrival(client: ClientCore, ctx: AgentContext, firstTurn: boolean): Step<void> {
+  if (firstTurn) {
+    client.sink.event('sessions');
+    if (!(yield* client.open(ctx.scenario.discoverOnStart))) return;
+  } else if (client.legacy && !client.hasSession && !(yield* client.open())) return;
+  yield* runTurn(client, ctx, firstTurn);
+}
+
 /** One agent session: open, turns (discovery + actions, think time between), close. */
 export function* runSession(client: ClientCore, ctx: AgentContext): Step<void> {
   const { scenario } = ctx;
@@ -530,15 +560,7 @@ export function* runSession(client: ClientCore, ctx: AgentContext): Step<void> {
   }
   for (let turn = 0; turn < scenario.turnsPerSession && !ctx.stopping(); turn++) {
     if (turn > 0 && scenario.thinkTimeMs > 0) yield { op: 'wait', ms: scenario.thinkTimeMs, why: 'think' };
-    const start = sink.now();
-    const backedOffMs = client.backoff.totalMs;
-    yield* discover(client, ctx, turn === 0);
-    const calls = intBetween(ctx.rng, scenario.callsPerTurn[0], scenario.callsPerTurn[1]);
-    for (let i = 0; i < calls && !ctx.stopping(); i++) {
-      yield* runAction(weighted(ctx.rng, scenario.mix).action, client, ctx);
-    }
-    // The client's back-off waits are recorded on their own, never as part of the turn.
-    sink.turn(sink.now() - start - (client.backoff.totalMs - backedOffMs));
+    yield* runTurn(client, ctx, turn === 0);
   }
   yield* client.close();
 }

@@ -1,14 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRng } from '../../../util/prng.ts';
 import { ListCache } from '../../models/list-cache.ts';
-import { runAction, runSession } from '../agent.js';
+import { runAction, runSession, runTurnArrival } from '../agent.js';
 import type { McpSession } from '../mcp-session.js';
 import type { ExecutorContext } from './executor.ts';
 import { owns } from './segment.ts';
 
 export interface ArrivalOptions {
-  /** what arrives: a whole agent session (a new agent each time) or one plain call */
-  unit: 'sessions' | 'requests';
+  /**
+   * what arrives: a whole agent session (a new agent each time), one agent turn (on an idle agent's
+   * kept session, a new agent when none is idle), or one plain call
+   */
+  unit: 'sessions' | 'turns' | 'requests';
   /** at most this many arrivals in flight; one more is missed (counted as the engine's fault) */
   maxInFlight: number;
   /** arrivals per second at `t` ms */
@@ -28,6 +31,8 @@ export async function runArrivals(ctx: ExecutorContext, o: ArrivalOptions): Prom
   const sharedCache = new ListCache();
   const agentContext = ctx.agentContext(rng, sharedCache);
   const idle: McpSession[] = [];
+  // unit 'turns': sessions that have run a turn before (the next one is not their first)
+  const used = new WeakSet<McpSession>();
   let active = 0;
   let next = 0; // ms offset of the next due arrival
   let arrival = 0; // number of the next arrival in the whole load's schedule
@@ -80,6 +85,17 @@ export async function runArrivals(ctx: ExecutorContext, o: ArrivalOptions): Prom
         runSession(session, agentContext, dueNs).finally(() => {
           session.destroy();
           active--;
+          flushMissed();
+        }),
+      );
+    } else if (o.unit === 'turns') {
+      const session = idle.pop() ?? ctx.newSession();
+      const first = !used.has(session);
+      used.add(session);
+      ctx.track(
+        runTurnArrival(session, agentContext, dueNs, first).finally(() => {
+          active--;
+          idle.push(session);
           flushMissed();
         }),
       );

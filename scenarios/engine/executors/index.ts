@@ -8,7 +8,13 @@ export type { EngineFaults, ExecutorContext } from './executor.ts';
 
 export type LoadOptions =
   | { model: 'closed'; agents: number; stages?: Stage[] }
-  | { model: 'open'; rate: number; unit?: 'sessions' | 'requests'; stages?: Stage[]; maxInFlight?: number };
+  | {
+      model: 'open';
+      rate: number;
+      unit?: 'sessions' | 'turns' | 'requests';
+      stages?: Stage[];
+      maxInFlight?: number;
+    };
 
 /** The open model's default in-flight cap. */
 const MAX_IN_FLIGHT = 1_000;
