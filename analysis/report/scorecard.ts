@@ -117,10 +117,21 @@ export const SCORECARD_COLUMNS: readonly ScorecardColumn[] = [
     vsRc: 'difference',
     absent: 'no scale-up, so no spread',
   },
+  {
+    // pods needed for the run's planned load are in the Capacity section's planning table
+    title: 'capacity / pod',
+    experiment: 'capacity',
+    metric: 'capacityPerPod',
+    unit: 'turns/s',
+    format: num(1),
+    vsRc: 'difference',
+    absent: 'no step passed the SLO',
+  },
 ];
 
 /** Units whose figures cannot be negative: an interval is cut at 0 there (ms may be: a scale-up before the step). */
 const NON_NEGATIVE = new Set([
+  'per s',
   'requests',
   'sessions',
   'tasks',
