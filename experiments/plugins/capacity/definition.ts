@@ -33,7 +33,7 @@ export const capacity: ExperimentDefinition<'capacity'> = {
     resolution: 0.25,
     maxSteps: 8,
     settleMs: 500,
-    measureMs: 1_500,
+    measureMs: 1_200,
     slo: DEFAULT_CAPACITY_SLO,
     generatorCpuLimit: 0.9,
   },

@@ -21,7 +21,7 @@ export const hpa: ExperimentDefinition<'hpa'> = {
     '`fast`: 1 s sync and metrics, windows shortened to fit the default suite; `realistic`: Kubernetes defaults). ' +
     'Measures the replica timeline, time to scale after the step, per-pod load spread after scale-up (sticky ' +
     'sessions leave new pods idle), scale-down and latency while scaling; checks that the base did not scale.',
-  durationMs: 22_000,
+  durationMs: 20_000,
   trials: 1,
   replicas: 1,
   serverEnv: { MCPBENCH_TOOL_CPU_MS: '3' },
@@ -36,7 +36,7 @@ export const hpa: ExperimentDefinition<'hpa'> = {
     stages: [
       { durationMs: 5_000, target: BASE_RATE },
       { durationMs: 1_000, target: STEP_RATE },
-      { durationMs: 9_000, target: STEP_RATE },
+      { durationMs: 7_000, target: STEP_RATE },
       { durationMs: 1_000, target: BASE_RATE },
       { durationMs: 6_000, target: BASE_RATE },
     ],

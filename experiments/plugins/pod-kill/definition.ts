@@ -1,11 +1,11 @@
 import { type ExperimentDefinition, type RepeatedEvents, repeatedActions } from '../../definitions.js';
 
-// Four kills 3.5 s apart (a replacement pod is ready within 0.5-2 s), then Redis once.
+// Four kills 3 s apart (a replacement pod is ready within 0.5-2 s), then Redis once.
 const events: RepeatedEvents = {
   action: 'kill-pod',
   count: 4,
   firstAtMs: 2_000,
-  spacingMs: 3_500,
+  spacingMs: 3_000,
   last: 'kill-redis',
 };
 

@@ -1,8 +1,8 @@
 import { type ExperimentDefinition, type RepeatedEvents, repeatedActions } from '../../definitions.js';
 
-// Three rollouts 9 s apart: a local rollout of 3 replicas with the prepared preStop takes 4-8 s on a
+// Three rollouts 8 s apart: a local rollout of 3 replicas with the prepared preStop takes 4-8 s on a
 // busy 2-core machine, and its last old pod exits up to 2 s after it ends.
-const events: RepeatedEvents = { action: 'rollout', count: 3, firstAtMs: 2_500, spacingMs: 9_000 };
+const events: RepeatedEvents = { action: 'rollout', count: 3, firstAtMs: 2_500, spacingMs: 8_000 };
 
 export const rollingUpdate: ExperimentDefinition<'rolling-update'> = {
   name: 'rolling-update',
