@@ -205,6 +205,7 @@ function eventComparison(
   experimentId: string,
   metric: MetricName,
   baseline: string,
+  candidate: string,
   legacy: number[][],
   rc: number[][],
 ): Comparison {
@@ -226,7 +227,7 @@ function eventComparison(
     metric,
     unit: METRICS[metric].unit,
     baseline,
-    candidate: 'rc',
+    candidate,
     baselineMean: meanOf(legacy.flat()),
     candidateMean: meanOf(rc.flat()),
     interval,
@@ -246,6 +247,8 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
     v.notApplicable = na;
     // A figure whose premise the server lacks is not a measurement: no per-trial values, no comparison.
     for (const m of Object.keys(v.perTrial) as MetricName[]) if (notApplicableWhy(v, m)) delete v.perTrial[m];
+    for (const m of Object.keys(v.perEvent ?? {}) as MetricName[])
+      if (notApplicableWhy(v, m)) delete v.perEvent?.[m];
   }
   const comparisons: Comparison[] = [];
   // Each 2026-07-28 variant against each 2025-11-25 variant of the same experiment (rc vs legacy-* for the built-ins).
@@ -255,7 +258,7 @@ export function summariseLoaded(run: LoadedRun): RunSummary {
         const ea = legacy.perEvent?.[metric];
         const eb = rc.perEvent?.[metric];
         if (ea && eb) {
-          comparisons.push(eventComparison(rc.experimentId, metric, legacy.variant, ea, eb));
+          comparisons.push(eventComparison(rc.experimentId, metric, legacy.variant, rc.variant, ea, eb));
           continue;
         }
         const a = legacy.perTrial[metric] ?? [];

@@ -32,6 +32,7 @@ describe('mcpbench run (local cluster, shortened suite)', () => {
     expect(manifest.status).toBe('complete');
     const experiments = await readdir(join(out, 'raw'));
     expect(experiments.map((e) => e.split('~')[0]).sort()).toEqual([
+      'capacity',
       'hpa',
       'pod-kill',
       'rolling-update',

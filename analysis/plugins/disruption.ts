@@ -185,6 +185,10 @@ export const disruptionAnalysis: AnalysedExperiment = {
       const parts = comparisons
         .filter((c) => c.baseline === legacy.variant && VERDICT_METRICS.has(c.metric))
         .map((c) => `${METRICS[c.metric as MetricName].label}: ${describeComparison(c)}`);
+      // a count whose premise a server lacks is not compared: say so rather than leave it out silently
+      for (const v of [legacy, rc])
+        if (v.notApplicable?.tasks)
+          parts.push(`${v.variant}: tasks lost not applicable (${v.notApplicable.tasks})`);
       if (parts.length) lines.push([strong(id), ` (${n} events per variant): ${parts.join('; ')}.`]);
     }
     if (!lines.length) {
