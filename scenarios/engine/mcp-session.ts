@@ -144,7 +144,8 @@ export class McpSession {
       bodyTimeout: this.options.timeoutMs,
       connectTimeout: this.options.timeoutMs,
       keepAliveTimeout: 30_000,
-      connect: this.options.localAddress ? { localAddress: this.options.localAddress } : undefined,
+      // undici binds the source address from this option; inside `connect` it is silently ignored
+      ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}),
     });
     this.connected = false;
     client.on('connect', () => {
