@@ -100,6 +100,10 @@ describe.skipIf(skipReason !== null)('in-cluster load generators', () => {
     const sum = run.results.reduce((n, r) => n + r.result.counts.requests, 0);
     expect(merged.counts.requests).toBe(sum);
     expect(merged.counts.requests).toBeGreaterThan(100);
+    console.info(
+      `generators: ${run.results.map((r) => r.result.counts.requests).join(' + ')} = ${sum} requests merged; ` +
+        `the servers counted ${after - before} (${((100 * (after - before - sum)) / sum).toFixed(2)}%)`,
+    );
     expect(Math.abs(after - before - merged.counts.requests) / merged.counts.requests).toBeLessThanOrEqual(
       0.01,
     );
