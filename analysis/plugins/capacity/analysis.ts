@@ -15,7 +15,9 @@ const rateText = (v: VariantSummary, perPod = false) => {
 /** capacity: the sustainable rate at the SLO per variant and replica count (run-level figures: report/capacity.ts). */
 export const capacity: AnalysedExperiment = {
   perTrial: ['capacityPerPod'],
-  compared: [...COMMON_COMPARED, 'capacityPerPod'],
+  // Only the capacity itself: the latency of the step that happened to be the last one passing is no
+  // figure of the variant's, so p50/p99/error rate are not compared here.
+  compared: ['capacityPerPod'],
   summarise: (trials) => ({ capacity: summariseCapacity(trials) }),
   verdict: ({ id, rc, legacies }) => [
     [
