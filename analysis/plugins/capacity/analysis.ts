@@ -1,5 +1,5 @@
 import type { AnalysedExperiment } from '../../experiment.js';
-import { COMMON_COMPARED, fmt } from '../../metrics.js';
+import { fmt } from '../../metrics.js';
 import { cell, strong, table } from '../../report/model.js';
 import type { VariantSummary } from '../../summary-types.js';
 import { summariseCapacity } from './summary.js';
