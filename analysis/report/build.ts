@@ -51,7 +51,7 @@ function loadSourceLabel(l: RunSummary['loadSource']): string {
     const skew =
       l.maxClockSkewMs === null
         ? 'clock skew not measured'
-        : `clock skew at most ${Math.round(l.maxClockSkewMs)} ms`;
+        : `pod clocks within ${Math.round(l.maxClockSkewMs)} ms of the harness's (an upper bound: it includes the log line's delivery)`;
     parts.push(`${pods} generator pods in the cluster for ${l.inCluster} trial(s) (${skew})`);
   }
   if (l.fromHost > 0) parts.push(`the host for ${l.fromHost} trial(s)`);
