@@ -73,7 +73,7 @@ export function registerRunCommand(program: Command): void {
     )
     .option(
       '--generators <n>',
-      'in-cluster generator pods per trial (default: sized from the load and the nodes, at least 2)',
+      'in-cluster generator pods per trial (default: one per replica, at least 2, at most 4)',
       positiveInt('--generators'),
     )
     .option(

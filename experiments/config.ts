@@ -342,7 +342,7 @@ const RunConfigSchema = z
      * the ports published on 127.0.0.1. Local runs always load from the host.
      */
     loadFrom: z.enum(['cluster', 'host']).optional(),
-    /** In-cluster generator pods per trial (default: sized from the load and the nodes' CPU, at least 2). */
+    /** In-cluster generator pods per trial (default: one per replica of the experiment, at least 2, at most 4). */
     generators: z.number().int().min(1).max(256).optional(),
     experiments: csv(EXPERIMENT_NAMES, 'experiment').default([...EXPERIMENT_NAMES]),
     variants: VariantsSchema.default([...VARIANT_NAMES]),
