@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import type { EngineResult } from '../../rundir/raw-result.js';
 import { detectProtocol as probeSequence } from '../models/agent-core.ts';
 import type { BackoffState } from '../models/backoff.ts';
@@ -8,6 +7,7 @@ import { type EngineFaults, type ExecutorContext, executorFor, type LoadOptions 
 import { type Segment, validSegment, WHOLE } from './executors/segment.ts';
 import { McpSession, recorderSink } from './mcp-session.js';
 import { Recorder } from './recorder.js';
+import { exchange } from './wire-exchange.js';
 
 /**
  * The built-in load engine: the load model is one of k6's executors (executors/: constant-vus,
@@ -67,21 +67,8 @@ async function probe(
   timeoutMs: number,
 ): Promise<ProbeAnswer & { sessionId?: string }> {
   try {
-    const res = await request(url, {
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    const text = await res.body.text();
-    const sid = res.headers['mcp-session-id'];
-    return {
-      status: res.statusCode,
-      contentType: res.headers['content-type'] as string | undefined,
-      text,
-      sessionId: typeof sid === 'string' && sid ? sid : undefined,
-    };
+    const { status, contentType, text, sessionId } = await exchange(url, req, timeoutMs);
+    return { status, contentType, text, sessionId };
   } catch (err) {
     return { error: (err as Error).message || (err as { code?: string }).code || 'no answer' };
   }

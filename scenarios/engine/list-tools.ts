@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import {
   type ClientIdentity,
   LEGACY,
@@ -8,10 +7,10 @@ import {
   legacyRequest,
   modernRequest,
   type ProtocolVersion,
-  REPLICA_HEADER,
   readRpcAnswer,
   type WireRequest,
 } from '../models/protocol.ts';
+import { exchange as send } from './wire-exchange.js';
 
 /**
  * What a server offers, asked of the server itself before load: its tools (tools/list, every page),
@@ -31,25 +30,6 @@ export interface ServerOffer {
 
 const CLIENT: ClientIdentity = { name: 'mcpbench-discovery', version: '0.1.0', agentId: 'discovery' };
 const MAX_PAGES = 50;
-
-async function send(url: string, req: WireRequest, timeoutMs: number) {
-  const res = await request(url, {
-    method: req.method,
-    headers: req.headers,
-    body: req.body,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
-  const text = await res.body.text();
-  const sid = res.headers['mcp-session-id'];
-  return {
-    status: res.statusCode,
-    contentType: res.headers['content-type'] as string | undefined,
-    text,
-    sessionId: typeof sid === 'string' ? sid : undefined,
-    replica: typeof res.headers[REPLICA_HEADER] === 'string',
-  };
-}
 
 async function call(
   url: string,
