@@ -18,3 +18,13 @@ export async function startLoopbackServer(
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp` };
 }
+
+/** Answers a JSON-RPC request (whatever its method) with a one-text-item result under its own id. */
+export function answerOk(body: string, res: ServerResponse): void {
+  let id: unknown = null;
+  try {
+    id = JSON.parse(body).id ?? null;
+  } catch {}
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'ok' }] } }));
+}

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLoopbackServer } from '../../test/loopback-server.js';
+import { answerOk, startLoopbackServer } from '../../test/loopback-server.js';
 import { runEngine } from './engine.js';
 
 /**
@@ -14,12 +14,7 @@ describe('source addresses', () => {
   beforeAll(async () => {
     ({ server, url } = await startLoopbackServer((req, body, res) => {
       seen.add(String(req.socket.remoteAddress).replace(/^::ffff:/, ''));
-      let id: unknown = null;
-      try {
-        id = JSON.parse(body).id ?? null;
-      } catch {}
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'ok' }] } }));
+      answerOk(body, res);
     }));
   });
   afterAll(() => server.close());

@@ -9,7 +9,7 @@ import {
 } from '../../rundir/generator-spec.js';
 import { mergeEngineResults } from '../../rundir/merge-results.js';
 import { unframeResult } from '../../rundir/result-framing.js';
-import { startLoopbackServer } from '../../test/loopback-server.js';
+import { answerOk, startLoopbackServer } from '../../test/loopback-server.js';
 
 const run = promisify(execFile);
 const MAIN = new URL('../../dist/scenarios/generator/main.js', import.meta.url).pathname;
@@ -22,12 +22,7 @@ describe('generator program', () => {
   beforeAll(async () => {
     ({ server: canned, url } = await startLoopbackServer((_req, body, res) => {
       answered++;
-      let id: unknown = null;
-      try {
-        id = JSON.parse(body).id ?? null;
-      } catch {}
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'ok' }] } }));
+      answerOk(body, res);
     }));
   });
   afterAll(() => canned.close());

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLoopbackServer } from '../../../test/loopback-server.js';
+import { answerOk, startLoopbackServer } from '../../../test/loopback-server.js';
 import { runEngine } from '../engine.js';
 import { globalIndex, owns, type Segment, shareOf, validSegment } from './segment.ts';
 
@@ -42,12 +42,7 @@ describe('the engine runs its segment of the load', () => {
       const client = String(req.headers['x-mcpbench-client'] ?? '');
       if (!clientsBy.has(run)) clientsBy.set(run, new Set());
       clientsBy.get(run)?.add(client);
-      let id: unknown = null;
-      try {
-        id = JSON.parse(body).id ?? null;
-      } catch {}
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'ok' }] } }));
+      answerOk(body, res);
     }));
   });
   afterAll(() => canned.close());
