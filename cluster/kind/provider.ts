@@ -17,6 +17,7 @@ import type {
   VariantSpec,
 } from '../provider.js';
 import { waitForMetricsApi } from './addons.js';
+import { installEgressGuard, removeEgressGuard } from './egress-guard.js';
 import {
   cadenceMismatch,
   cadenceNotes,
@@ -155,6 +156,9 @@ export async function kindClusterUp(
   mkdirSync(`${ROOT}.cache/kind`, { recursive: true });
   const cadence = hpaCadence(opts.hpa);
   let created = false;
+  // Before the cluster exists: its first connections (before kube-proxy's rules) are the ones that leak.
+  const unguarded = await installEgressGuard(p.clusterName);
+  if (unguarded) log(`kind: ${unguarded}`);
   if (!(await clusterExists(p.kind, p.clusterName))) {
     const config = `${ROOT}.cache/kind/kind-config.${p.clusterName}.yaml`;
     await writeFileAtomic(config, renderKindConfig(readFileSync(p.configTemplate, 'utf8'), cadence));
@@ -268,6 +272,7 @@ export async function kindClusterDown(opts: KindOptions = {}): Promise<void> {
   if (now.state === 'exists') {
     await kindRun(p.kind, ['delete', 'cluster', '--name', p.clusterName, '--kubeconfig', p.kubeconfig]);
   }
+  await removeEgressGuard(p.clusterName);
   createdByThisProcess.delete(p.clusterName);
 }
 

@@ -1,6 +1,7 @@
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { legacyInitialize, legacyRequest } from '../../scenarios/models/protocol.ts';
+import { egressGuardInstalled } from '../kind/egress-guard.js';
 import { createKindProvider, kindUnavailable } from '../kind/provider.js';
 import { variantSpec } from '../manifests.js';
 import type { ClusterEvent, ClusterProvider, VariantHandle, VariantName } from '../provider.js';
@@ -40,6 +41,13 @@ describe.skipIf(skipReason !== null)(`provider on a real cluster (${kubeconfig ?
     expect(res.status).toBe(200);
     return res.headers.get('x-mcpbench-replica');
   }
+
+  it.skipIf(Boolean(kubeconfig))(
+    'kind: the host refuses cluster-internal destinations, so nothing the cluster sends before kube-proxy is ready leaves it',
+    async () => {
+      expect(await egressGuardInstalled('mcpbench')).toBe(true);
+    },
+  );
 
   it('reports its Kubernetes version', async () => {
     expect(await provider.kubernetesVersion()).toMatch(/^v1\.\d+/);
