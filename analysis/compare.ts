@@ -2,6 +2,7 @@ import { mean } from 'simple-statistics';
 import { type EnvironmentFingerprint, fingerprintDifferences } from '../rundir/fingerprint.js';
 import type { MetricDirection, MetricUnit } from './metric-units.js';
 import { fmt, METRIC_NAMES, METRICS } from './metrics.js';
+import { providerExplanations } from './provider-differences.js';
 import { eventTest, holm, trialTest } from './significance.js';
 import type { RunSummary } from './summary-types.js';
 
@@ -42,6 +43,11 @@ export interface MetricChange {
   /** worse, significant, and beyond the threshold: fails CI */
   regression: boolean;
   note?: string;
+  /**
+   * Runs on different providers (local vs kind/kube), a significant change: the mechanisms that bear on
+   * this metric (analysis/provider-differences.ts); empty when none is known, so it stands unexplained.
+   */
+  explanations?: string[];
 }
 
 export interface CompareResult {
@@ -189,6 +195,16 @@ export function compareSummaries(
     } else if (c.pBetterAdjusted !== null && c.pBetterAdjusted < alpha) {
       c.verdict = 'better';
     }
+    if (c.verdict === 'better' || c.verdict === 'worse') {
+      if (baseline.summary.cluster.provider !== candidate.summary.cluster.provider)
+        c.explanations = providerExplanations(
+          baseline.summary,
+          candidate.summary,
+          c.experimentId,
+          c.variant,
+          c.metric,
+        );
+    }
   }
   return {
     schema: 'mcpbench/compare@1',
@@ -302,6 +318,22 @@ export function renderCompareMarkdown(result: CompareResult): string {
       `| ${c.experimentId} | ${c.variant} | ${c.label} | ${formatValue(c.unit, c.baseline.mean)} (n=${c.events?.baseline ?? c.baseline.trials}) | ` +
         `${formatValue(c.unit, c.candidate.mean)} (n=${c.events?.candidate ?? c.candidate.trials}) | ${describeChange(c)} | ${p} | ${verdict}${c.note ? ` (${c.note})` : ''} |`,
     );
+  }
+  const explained = result.changes.filter((c) => c.explanations);
+  if (explained.length) {
+    out.push(
+      '',
+      `## Why the providers differ (${result.baseline.run} vs ${result.candidate.run})`,
+      '',
+      'Each significant change between a local and a cluster run, with the mechanisms that bear on it:',
+      '',
+    );
+    for (const c of explained) {
+      out.push(`- **${c.experimentId} / ${c.variant} ${c.label}** ${describeChange(c)} (${c.verdict})`);
+      if (!c.explanations?.length)
+        out.push('  - unexplained: no known provider mechanism bears on this metric');
+      for (const e of c.explanations ?? []) out.push(`  - ${e}`);
+    }
   }
   return `${out.join('\n')}\n`;
 }
