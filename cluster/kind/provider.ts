@@ -301,6 +301,39 @@ async function installMetricsServer(kc: k8s.KubeConfig, image: string, cadence: 
   }
 }
 
+/**
+ * A pod kill on kind is a crash, as on local: the server container's process gets SIGKILL from the
+ * node (its containerd, through crictl), with no SIGTERM, preStop or drain; the kubelet restarts the
+ * container in place. The pod is found by its labels, as the kubelet names its containers.
+ */
+async function sigkillContainer(
+  node: string,
+  namespace: string,
+  pod: string,
+  container: string,
+): Promise<void> {
+  const exec = (args: string[]) => run('docker', ['exec', node, ...args]).then((r) => r.stdout.trim());
+  const id = (
+    await exec([
+      'crictl',
+      'ps',
+      '-q',
+      '--state',
+      'running',
+      '--name',
+      `^${container}$`,
+      '--label',
+      `io.kubernetes.pod.name=${pod}`,
+      '--label',
+      `io.kubernetes.pod.namespace=${namespace}`,
+    ])
+  ).split('\n')[0];
+  if (!id) throw new Error(`kind: no running ${container} container in pod ${namespace}/${pod}`);
+  const pid = await exec(['crictl', 'inspect', '-o', 'go-template', '--template', '{{.info.pid}}', id]);
+  if (!/^\d+$/.test(pid)) throw new Error(`kind: no process id for container ${id} of ${pod} (got "${pid}")`);
+  await exec(['kill', '-9', pid]);
+}
+
 class KindProvider implements ClusterProvider {
   readonly name = 'kind' as const;
   private kube: KubeProvider | undefined;
@@ -326,6 +359,8 @@ class KindProvider implements ClusterProvider {
       redisImage: p.redisImage,
       ...(gatewayLoaded ? { gatewayImage: p.gatewayImage } : {}),
       exposure: { mode: 'nodeport', host: '127.0.0.1', nodePorts: KIND_NODE_PORTS },
+      crashContainer: (namespace, pod, container) =>
+        sigkillContainer(`${p.clusterName}-control-plane`, namespace, pod, container),
     });
     for (const l of this.pending) this.unsubs.push(this.kube.onEvent(l));
     const handles = await this.kube.up(variants);

@@ -69,6 +69,13 @@ export interface KubeProviderOptions {
   rolloutTimeoutMs?: number;
   /** How often CPU is read from metrics.k8s.io, ms (metrics-server itself refreshes every 15 s by default). */
   metricsPollMs?: number;
+  /**
+   * SIGKILLs a pod's server container where the provider can reach the node (kind: through the node
+   * container's crictl), so a pod kill is a crash as on local. Without it a kill deletes the pod with a
+   * grace period of 0, which the kubelet carries out as a stop (SIGTERM, then SIGKILL about 2 s later):
+   * gentler than a crash, and the events say which it was.
+   */
+  crashContainer?: (namespace: string, pod: string, container: string) => Promise<void>;
 }
 
 const PART_OF = { 'app.kubernetes.io/part-of': 'mcpbench' };
@@ -469,14 +476,30 @@ export class KubeProvider implements ClusterProvider {
       },
       killReplica: async (name?: string) => {
         const pods = (await this.podsOf(spec.name)).filter((p) => !p.metadata?.deletionTimestamp);
-        const target = name ?? pods.find(isPodReady)?.metadata?.name ?? pods[0]?.metadata?.name;
+        // A crashed container restarts in place; the kubelet backs off a second crash of the same one, so
+        // the ready pod that has restarted least goes first.
+        const restarts = (p: k8s.V1Pod) =>
+          (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+        const ready = pods.filter(isPodReady).sort((a, b) => restarts(a) - restarts(b));
+        const target = name ?? ready[0]?.metadata?.name ?? pods[0]?.metadata?.name;
         if (!target) throw new Error(`${spec.name}: no pod to kill`);
+        if (this.opts.crashContainer) {
+          await this.opts.crashContainer(this.namespace, target, 'server');
+          this.events.emit(spec.name, 'pod-killed', {
+            pod: target,
+            how: 'SIGKILL (container crash, restarts in place)',
+          });
+          return target;
+        }
         await this.core.deleteNamespacedPod({
           name: target,
           namespace: this.namespace,
           gracePeriodSeconds: 0,
         });
-        this.events.emit(spec.name, 'pod-killed', { pod: target });
+        this.events.emit(spec.name, 'pod-killed', {
+          pod: target,
+          how: 'deleted with grace 0 (the kubelet stops it)',
+        });
         return target;
       },
       scale: async (replicas: number) => {

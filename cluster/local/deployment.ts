@@ -410,7 +410,11 @@ export class LocalDeployment {
     if (!pod) throw new Error(`${this.spec.name}: no pod ${name ?? ''} to kill`);
     pod.stopping = true;
     pod.process.kill();
-    this.emit('pod-killed', { pod: pod.name, pid: pod.process.pid });
+    this.emit('pod-killed', {
+      pod: pod.name,
+      pid: pod.process.pid,
+      how: 'SIGKILL (process crash, replaced by a new pod)',
+    });
     return pod.name;
   }
 
