@@ -67,7 +67,20 @@ const MECHANISMS: Mechanism[] = [
     explain: (_local, cluster, name) =>
       `load path: on local the load comes from this host over loopback through a userspace Service proxy; on ${name} it came from ${loadPath(cluster)}` +
       " and goes through kube-proxy (from the host: Docker's published port first), with the servers sharing the node's CPU with the control plane" +
-      (cluster.summary.loadSource?.inCluster ? ' and the generator pods' : ''),
+      (cluster.summary.loadSource?.inCluster ? ' and the generator pods' : '') +
+      `; a server that uses Redis reaches it over loopback on local, and through the Redis Service to another pod on ${name}`,
+  },
+  {
+    applies: (e, m) => e === 'ttl-cache' && (m === 'bytesPerTurn' || m === 'roundTripsPerTurn'),
+    explain: (_l, _c, name) =>
+      `cache window: a client that honours ttlMs lists again when the window has passed, so the slower the turns, the more lists (and bytes) per turn; turns took longer on ${name}, and pod names in response headers are longer there too`,
+  },
+  {
+    applies: (e, m) => e === 'pod-kill' && DISRUPTION_COUNTS.has(m),
+    explain: (_l, _c, name) =>
+      name === 'kube'
+        ? 'kill method: local SIGKILLs the server process; kube deletes the pod with a grace period of 0, which the kubelet carries out as a stop (SIGTERM, SIGKILL about 2 s later), so a prepared Deployment drains it'
+        : `kill method: local SIGKILLs the server process and starts a new pod; ${name} SIGKILLs the container from the node and the kubelet restarts it in place (runs made before kills were crashes on kind deleted the pod instead: see the pod-killed events' \`how\`)`,
   },
   {
     applies: (e, m) => DISRUPTION.has(e) && DISRUPTION_COUNTS.has(m),
