@@ -2,7 +2,7 @@ import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { variantSpec } from '../manifests.js';
 import type { ClusterEvent, ClusterProvider } from '../provider.js';
-import { createLocalProvider } from './provider.js';
+import { createLocalProvider, DEFAULT_REDIS_RESCHEDULE_MS } from './provider.js';
 
 /** The local provider with real server processes, real proxies and a real Redis. */
 
@@ -28,6 +28,34 @@ async function replicaOf(url: string, dispatcher?: Agent): Promise<string> {
 }
 
 describe('local provider', () => {
+  it('a Redis kill: the process dies, and a new one answers at the same address after the emulated rescheduling', async () => {
+    provider = createLocalProvider({ redisRescheduleMs: 400 });
+    const events: ClusterEvent[] = [];
+    provider.onEvent((e) => events.push(e));
+    await provider.up([variantSpec('legacy-redis', { replicas: 1 })]);
+    const firstReady = events.find((e) => e.kind === 'redis-ready');
+    await provider.killRedis();
+    const killed = events.find((e) => e.kind === 'redis-killed');
+    const ready = events.filter((e) => e.kind === 'redis-ready');
+    expect(killed?.detail).toMatchObject({ pid: firstReady?.detail.pid, rescheduleMs: 400 });
+    expect(alive(Number(killed?.detail.pid))).toBe(false);
+    expect(ready).toHaveLength(2);
+    expect(ready[1]?.detail.port).toBe(firstReady?.detail.port);
+    expect(ready[1]?.detail.pid).not.toBe(firstReady?.detail.pid);
+    // never sooner than the emulated rescheduling (a lower bound holds on a busy machine)
+    expect((ready[1]?.atMs ?? 0) - (killed?.atMs ?? 0)).toBeGreaterThanOrEqual(400);
+  });
+
+  it('takes the rescheduling delay from MCPBENCH_REDIS_RESCHEDULE_MS, refusing one that is not whole ms', () => {
+    expect(DEFAULT_REDIS_RESCHEDULE_MS).toBeGreaterThan(0);
+    process.env.MCPBENCH_REDIS_RESCHEDULE_MS = 'soon';
+    try {
+      expect(() => createLocalProvider()).toThrow(/MCPBENCH_REDIS_RESCHEDULE_MS: "soon"/);
+    } finally {
+      delete process.env.MCPBENCH_REDIS_RESCHEDULE_MS;
+    }
+  });
+
   it('balances per connection: a keep-alive connection stays on one pod, new connections rotate', async () => {
     provider = createLocalProvider();
     const handles = await provider.up([variantSpec('legacy-redis', { replicas: 3 })]);
