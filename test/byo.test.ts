@@ -127,6 +127,9 @@ describe('mcpbench run --config examples/byo.yaml (servers that are not ours)', 
     expect(report).toContain('n/a (2026-07-28 is stateless: no sessions to hold, so no memory per session)');
     expect(report).toMatch(/\| everything ×1 \| [\d.]+ ms \|/); // server CPU per turn, from /proc
     expect(report).toMatch(/everything [\d.]+ ms vs py-inventory/);
+    expect(report).toMatch(
+      /\*\*capacity\*\*: at 1 replica\(s\), py-inventory sustains [\d.]+ turns\/s; everything /,
+    );
     expect(existsSync(join(out, 'report.html'))).toBe(true);
   }, 240_000);
 });
