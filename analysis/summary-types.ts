@@ -80,8 +80,18 @@ export interface VariantSummary {
     timeToMaxMs: number | null;
     maxReplicas: number;
     scaleDownMs: number | null;
-    /** after the last scale-up: how evenly requests spread over the replicas */
-    loadSpread: { replicas: number; cv: number; busiestShare: number; idlestShare: number } | null;
+    /**
+     * after the last scale-up: how evenly requests spread over the replicas, counted from the replica
+     * header of each answer, or (a server that names no replica) from the local Service's own counts
+     */
+    loadSpread: {
+      replicas: number;
+      cv: number;
+      busiestShare: number;
+      idlestShare: number;
+      /** absent in older runs: the replica header */
+      source?: 'replica-header' | 'service-proxy';
+    } | null;
     /**
      * The experiment's premise: the base load sits below the CPU target, so a scale-up is the step's doing.
      * `failed` names why (a scale-up before the step, or base utilisation at or above the target); then

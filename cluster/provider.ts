@@ -101,8 +101,10 @@ export interface ReplicaStatus {
   cpuSecondsTotal?: number | null;
   /** resident memory, bytes; null or absent when unknown */
   rssBytes?: number | null;
-  /** live sessions the replica holds, from its own count; null or absent when unknown */
+  /** live sessions the replica holds, from its own count (or, for a server that is not ours, the sessions the local Service saw in use); null or absent when unknown */
   sessions?: number | null;
+  /** HTTP requests the Service sent this replica so far (local provider: its proxy counts them); absent when not counted */
+  serviceRequests?: number;
 }
 
 /** The shared Redis's own figures (INFO), for cost per unit of work. */
@@ -161,6 +163,8 @@ export interface VariantHandle {
   readonly url: string;
   /** The same endpoint as pods in the cluster reach it (the Service's DNS name), where there is a cluster. */
   readonly inClusterUrl?: string;
+  /** Whether replicas() carries the requests the Service sent each replica (serviceRequests): a load spread without a replica header. */
+  readonly countsRequests?: boolean;
   /** Trigger a rolling update (a new pod template) and resolve when it has completed. */
   rollout(): Promise<void>;
   /** SIGKILL / force-delete one replica (a named one, or one chosen by the provider); resolves with its name. */

@@ -23,6 +23,8 @@ export async function loadTarget(
   url: string,
   variant: VariantDefinition,
   def: ExperimentDefinition,
+  /** the Service counts requests per replica (local provider): load spread needs no replica header */
+  serviceCounts = false,
 ): Promise<LoadTarget> {
   let protocol: ProtocolVersion;
   let detectedBy: string | undefined;
@@ -44,8 +46,27 @@ export async function loadTarget(
   if (!w.handle) notApplicable.handles = 'no handle flow (workload.handle)';
   if (protocol === LEGACY) notApplicable.ttl = '2025-11-25 list results carry no ttlMs';
   else if (!offer.ttlMs) notApplicable.ttl = 'tools/list answered with no ttlMs: nothing to cache';
-  if (!offer.replicaHeader)
+  if (!offer.replicaHeader && !serviceCounts)
     notApplicable.replicaHeader = `answers name no replica (${REPLICA_HEADER} header): no per-replica load spread`;
+  if (protocol !== LEGACY)
+    notApplicable.sessions = '2026-07-28 is stateless: no sessions to hold, so no memory per session';
+  // Where each figure of a server that is not ours comes from: never its /metrics (that is our servers').
+  const measuredBy: Record<string, string> = {
+    loadSpread: offer.replicaHeader
+      ? `the ${REPLICA_HEADER} response header`
+      : serviceCounts
+        ? "the Service proxy's own per-replica request counts"
+        : 'not measured',
+    ...(serviceCounts
+      ? {
+          cpu: "the OS (/proc: the replica's processes' utime + stime)",
+          memory: "the OS (/proc: the replica's processes' VmRSS)",
+          ...(protocol === LEGACY
+            ? { sessions: 'the Service proxy (Mcp-Session-Id values in use, not yet DELETEd)' }
+            : {}),
+        }
+      : {}),
+  };
   const mix = base.mix.filter(
     (m) => (m.action !== 'workflow' || w.handle) && (m.action !== 'task' || w.longRunning),
   );
@@ -73,6 +94,7 @@ export async function loadTarget(
       skipped: plan.skipped,
       listTtlMs: offer.ttlMs,
       notApplicable,
+      measuredBy,
     },
   };
 }

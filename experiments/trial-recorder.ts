@@ -59,6 +59,7 @@ export class TrialRecorder {
             ...(r.cpuSecondsTotal !== undefined ? { cpuSecondsTotal: r.cpuSecondsTotal } : {}),
             ...(r.rssBytes !== undefined ? { rssBytes: r.rssBytes } : {}),
             ...(r.sessions !== undefined ? { sessions: r.sessions } : {}),
+            ...(r.serviceRequests !== undefined ? { serviceRequests: r.serviceRequests } : {}),
           })),
           // A Redis that could not be read is recorded as unknown figures, never as zeros.
           ...(redis !== undefined

@@ -39,6 +39,8 @@ const VariantInfoSchema = z.object({
   skipped: z.array(z.object({ tool: z.string(), reason: z.string() })),
   listTtlMs: z.number().nullable(),
   notApplicable: z.record(z.string(), z.string()),
+  /** where each figure comes from (load spread, CPU, memory, sessions); absent in older runs */
+  measuredBy: z.record(z.string(), z.string()).optional(),
 });
 export type VariantInfo = z.infer<typeof VariantInfoSchema>;
 
@@ -102,8 +104,13 @@ export const ReplicaSampleSchema = z.object({
       cpuSecondsTotal: z.number().nullable().optional(),
       /** resident memory, bytes; absent when unknown */
       rssBytes: z.number().nullable().optional(),
-      /** live sessions the replica holds (legacy), from its own count; absent when unknown */
+      /**
+       * live sessions the replica holds (legacy), from its own count, or for a server that is not ours on
+       * local, the sessions the Service saw in use there; absent when unknown
+       */
       sessions: z.number().nullable().optional(),
+      /** HTTP requests the Service sent this replica since it started (local: the proxy's count); absent when not counted */
+      serviceRequests: z.number().int().min(0).optional(),
     }),
   ),
   /** the shared Redis, where the variant uses one: its CPU time so far, memory in use and key count */

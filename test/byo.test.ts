@@ -8,10 +8,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * Bring your own server, end to end: the real CLI runs examples/byo.yaml (ttl-cache, rolling-update,
- * pod-kill) against two MCP servers that are not ours, on the local cluster: the reference server
+ * pod-kill, capacity) against two MCP servers that are not ours, on the local cluster: the reference server
  * @modelcontextprotocol/server-everything (2025-11-25, sessions) and a server on the Python mcp SDK
  * (2026-07-28, stateless). Both say `protocol: auto`. The report must have the same sections as for
- * our own servers, and mark what these servers do not offer "not applicable", with the reason.
+ * our own servers, and mark what these servers do not offer "not applicable", with the reason. On
+ * local, neither needs a replica header or a /metrics endpoint: the Service proxy counts the load spread
+ * and the sessions in use, and /proc gives each replica's CPU and memory.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'bin/mcpbench.js');
@@ -53,15 +55,25 @@ describe('mcpbench run --config examples/byo.yaml (servers that are not ours)', 
       tasks: '2025-11-25 has no tasks: long-running calls block',
       handles: 'no handle flow (workload.handle)',
       ttl: '2025-11-25 list results carry no ttlMs',
-      replicaHeader: 'answers name no replica (x-mcpbench-replica header): no per-replica load spread',
     });
-    // The Python server marks tools/list fresh for 5 s: ttl applies, tasks and handles do not.
+    expect(everything.measuredBy).toEqual({
+      loadSpread: "the Service proxy's own per-replica request counts",
+      cpu: "the OS (/proc: the replica's processes' utime + stime)",
+      memory: "the OS (/proc: the replica's processes' VmRSS)",
+      sessions: 'the Service proxy (Mcp-Session-Id values in use, not yet DELETEd)',
+    });
+    // The Python server marks tools/list fresh for 5 s: ttl applies; tasks, handles and sessions do not.
     expect(py.listTtlMs).toBe(5000);
-    expect(Object.keys(py.notApplicable).sort()).toEqual(['handles', 'replicaHeader', 'tasks']);
+    expect(py.notApplicable.sessions).toBe(
+      '2026-07-28 is stateless: no sessions to hold, so no memory per session',
+    );
+    expect(Object.keys(py.notApplicable).sort()).toEqual(['handles', 'sessions', 'tasks']);
+    expect(py.measuredBy.sessions).toBeUndefined();
 
     const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
     const ids = [...new Set(summary.variants.map((v: { experimentId: string }) => v.experimentId))];
     expect(ids.map((id) => String(id).split('~')[0]).sort()).toEqual([
+      'capacity',
       'pod-kill',
       'rolling-update',
       'ttl-cache',
@@ -72,6 +84,21 @@ describe('mcpbench run --config examples/byo.yaml (servers that are not ours)', 
       // Not applicable is not a zero: no per-trial value to compare.
       if (v.experiment !== 'ttl-cache') expect(v.perTrial.tasksLost).toBeUndefined();
     }
+    // capacity: each variant searched at one replica count at least, with its per-pod rate, its CPU per
+    // turn from /proc, and memory per session only where there are sessions.
+    const cap = summary.variants.filter((v: { experiment: string }) => v.experiment === 'capacity');
+    expect(cap.map((v: { variant: string }) => v.variant).sort()).toEqual(['everything', 'py-inventory']);
+    for (const v of cap) {
+      const where = `capacity/${v.variant}`;
+      expect(v.capacity.replicas, where).toBeGreaterThanOrEqual(1);
+      expect(v.capacity.trials.length, where).toBeGreaterThanOrEqual(1);
+      expect(v.capacity.trials[0].steps, where).toBeGreaterThanOrEqual(2);
+      expect(v.capacity.perPod.mean, where).toBeGreaterThan(0);
+      expect(v.capacity.cost.cpuMsPerTurn, where).toBeGreaterThan(0);
+    }
+    const capOf = (name: string) => cap.find((v: { variant: string }) => v.variant === name).capacity;
+    expect(capOf('everything').cost.rssBytesPerSession).toBeTypeOf('number');
+    expect(capOf('py-inventory').cost.rssBytesPerSession).toBeNull();
     // The 2026-07-28 variant is compared against the 2025-11-25 one, as rc is against legacy-*.
     expect(summary.comparisons.length).toBeGreaterThan(0);
     for (const c of summary.comparisons)
@@ -89,13 +116,20 @@ describe('mcpbench run --config examples/byo.yaml (servers that are not ours)', 
       '## ttl-cache',
       '## rolling-update',
       '## pod-kill',
+      '## capacity',
+      '## Capacity',
     ])
       expect(report).toContain(section);
     expect(report).toContain('n/a (2025-11-25 has no tasks: long-running calls block)');
     expect(report).toContain('n/a (no long-running tool (workload.longRunning))');
     expect(report).toContain('n/a (2025-11-25 list results carry no ttlMs)');
     expect(report).toContain('tasks lost not applicable');
+    expect(report).toContain('n/a (2026-07-28 is stateless: no sessions to hold, so no memory per session)');
+    expect(report).toMatch(/\| everything ×1 \| [\d.]+ ms \|/); // server CPU per turn, from /proc
     expect(report).toMatch(/everything [\d.]+ ms vs py-inventory/);
+    expect(report).toMatch(
+      /\*\*capacity\*\*: at 1 replica\(s\), py-inventory sustains [\d.]+ turns\/s; everything /,
+    );
     expect(existsSync(join(out, 'report.html'))).toBe(true);
   }, 240_000);
 });

@@ -83,7 +83,7 @@ export function buildReport(summary: RunSummary): ReportModel {
         {
           kind: 'table',
           table: table(
-            ['variant', 'protocol', 'tools called', 'left out', 'not applicable'],
+            ['variant', 'protocol', 'tools called', 'left out', 'not applicable', 'measured by'],
             Object.entries(summary.servers).map(([name, s]) => [
               cell(name),
               cell(s.detectedBy ? `${s.protocol} (detected: ${s.detectedBy})` : s.protocol),
@@ -95,6 +95,11 @@ export function buildReport(summary: RunSummary): ReportModel {
               cell(
                 Object.entries(s.notApplicable)
                   .map(([k, why]) => `${k}: ${why}`)
+                  .join('; ') || '–',
+              ),
+              cell(
+                Object.entries(s.measuredBy ?? {})
+                  .map(([k, how]) => `${k}: ${how}`)
                   .join('; ') || '–',
               ),
             ]),

@@ -206,7 +206,9 @@ export function capacitySection(summary: RunSummary): Section | null {
             c?.redisCpuMsPerTurn ?? null,
           ),
           cell(measured(c?.redisBytesPerTurn, bytes), c?.redisBytesPerTurn ?? null),
-          cell(measured(c?.rssBytesPerSession, bytes), c?.rssBytesPerSession ?? null),
+          v.notApplicable?.sessions
+            ? cell(`n/a (${v.notApplicable.sessions})`)
+            : cell(measured(c?.rssBytesPerSession, bytes), c?.rssBytesPerSession ?? null),
           cell(measured(c?.redisBytesPerSession, bytes), c?.redisBytesPerSession ?? null),
           cell(
             measured(c?.cpuShareOfLimitAtCapacity, (x) => `${(x * 100).toFixed(0)}% of limit`),

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ClusterEvent, ReplicaStatus, VariantSpec } from '../provider.js';
+import type { BackendCount } from './backend-tally.js';
 import type { CpuLimiter } from './cpu-limit.js';
 import type { HpaPod } from './hpa.js';
 import { replicaReady, type ServerProcess, startServerProcess } from './server-process.js';
@@ -8,6 +9,8 @@ import type { Endpoint } from './service-proxy.js';
 /** The Service in front of the pods: L4 (kube-proxy) or L7 (a gateway). */
 export interface EndpointSink {
   setEndpoints(endpoints: Endpoint[]): void;
+  /** what the Service has sent one endpoint so far (requests, sessions in use) */
+  backendCount?(endpoint: string): BackendCount;
 }
 
 /**
@@ -61,14 +64,39 @@ const RECONCILE_MS = 250;
 /** CPU sampling interval: the metric window the HPA sees. */
 const CPU_SAMPLE_MS = 1_000;
 
-/** Resident memory of a process (VmRSS), bytes; null when it cannot be read (e.g. it is gone). */
-function rssBytes(pid: number): number | null {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
+/**
+ * A pod's processes: the replica's process and every process below it (a command that is a launcher,
+ * e.g. a shell script or `npx`, runs the server as its child), as a container's cgroup holds them all.
+ */
+function processTree(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length && out.length < 256) {
+    const p = queue.shift() as number;
+    out.push(p);
+    try {
+      for (const task of readdirSync(`/proc/${p}/task`))
+        for (const child of readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').split(' '))
+          if (child.trim()) queue.push(Number(child));
+    } catch {
+      // gone, or no children file: this process alone
+    }
   }
+  return out;
+}
+
+/** Resident memory of a pod's processes (VmRSS, summed), bytes; null when it cannot be read (e.g. it is gone). */
+function rssBytes(pid: number): number | null {
+  let total: number | null = null;
+  for (const p of processTree(pid)) {
+    try {
+      const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) total = (total ?? 0) + Number(m[1]) * 1024;
+    } catch {
+      if (p === pid) return null;
+    }
+  }
+  return total;
 }
 
 /** The live sessions a replica reports on /metrics (null: it keeps none, or did not answer in time). */
@@ -86,14 +114,19 @@ async function liveSessions(baseUrl: string): Promise<number | null> {
   }
 }
 
+/** CPU time of a pod's processes (utime + stime, summed over the tree), clock ticks; null when it is gone. */
 function cpuTicks(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15 of stat)
-  } catch {
-    return null;
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15 of stat)
+    } catch {
+      if (p === pid) return null;
+    }
   }
+  return total;
 }
 
 export class LocalDeployment {
@@ -382,8 +415,9 @@ export class LocalDeployment {
       if (pod.cpuTicks !== null && now - pod.cpuAt < windowMs - CPU_SAMPLE_MS / 2) continue;
       const ticks = cpuTicks(pod.process.pid);
       if (ticks !== null && pod.cpuTicks !== null && now > pod.cpuAt) {
+        // a child process that exited takes its ticks out of the tree's sum: never a negative figure
         pod.cpuMillicores = Math.round(
-          (((ticks - pod.cpuTicks) / CLK_TCK) * 1000 * 1000) / (now - pod.cpuAt),
+          ((Math.max(0, ticks - pod.cpuTicks) / CLK_TCK) * 1000 * 1000) / (now - pod.cpuAt),
         );
         pod.cpuWindowStart = pod.cpuAt;
       }
@@ -440,16 +474,26 @@ export class LocalDeployment {
 
   /**
    * The pods with their cost figures: CPU time so far and resident memory from /proc (the same
-   * utime + stime the HPA's samples come from, so both agree; per process, which is the whole pod here),
-   * and the live sessions each replica reports on /metrics.
+   * utime + stime the HPA's samples come from, so both agree; summed over the pod's processes), the
+   * requests the Service sent each, and the live sessions: our servers report theirs on /metrics; a
+   * server that is not ours is never asked (its /metrics, if any, is its own), its sessions are the
+   * ones the Service saw in use (null for a server that has none).
    */
   async status(): Promise<ReplicaStatus[]> {
     const pods = [...this.pods];
+    const foreign = this.spec.foreign !== undefined;
     const sessions = await Promise.all(
-      pods.map((p) => (p.phase === 'starting' ? null : liveSessions(p.process.baseUrl))),
+      pods.map((p) =>
+        foreign
+          ? (this.proxy.backendCount?.(p.name).sessions ?? null)
+          : p.phase === 'starting'
+            ? null
+            : liveSessions(p.process.baseUrl),
+      ),
     );
     return pods.map((p, i) => {
       const ticks = cpuTicks(p.process.pid);
+      const routed = this.proxy.backendCount?.(p.name);
       return {
         name: p.name,
         ready: p.ready,
@@ -458,6 +502,7 @@ export class LocalDeployment {
         cpuSecondsTotal: ticks === null ? null : ticks / CLK_TCK,
         rssBytes: rssBytes(p.process.pid),
         sessions: sessions[i] ?? null,
+        ...(routed ? { serviceRequests: routed.requests } : {}),
       };
     });
   }

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { type L7Rule, type L7Rules, pickRule } from '../l7-rules.js';
+import { type BackendCount, BackendTally } from './backend-tally.js';
 import type { Endpoint } from './service-proxy.js';
 
 /**
@@ -13,7 +14,9 @@ import type { Endpoint } from './service-proxy.js';
  * A rule with session persistence on a header (Mcp-Session-Id) is sticky instead: a request without a
  * session id goes round robin, and the session id its response returns is pinned to the endpoint that
  * created it; a known session id maps to its endpoint, an unknown one (e.g. after its endpoint left) to
- * a stable hash over the ready endpoints.
+ * a stable hash over the ready endpoints. It counts the requests (and sessions in use) it sends each
+ * endpoint, as the L4 Service does (backend-tally.ts); its connections to the pods are pooled, so those
+ * are not counted.
  */
 export class L7Proxy {
   private readonly endpoints = new Map<string, Endpoint[]>();
@@ -22,6 +25,7 @@ export class L7Proxy {
   private readonly byRule = new Map<string, number>();
   private readonly next = new Map<string, number>();
   private server: Server | undefined;
+  private readonly tally = new BackendTally();
   port = 0;
 
   constructor(
@@ -43,6 +47,11 @@ export class L7Proxy {
         pool.close().catch(() => {});
       }
     }
+  }
+
+  /** What this gateway has sent the endpoint so far. */
+  backendCount(endpoint: string): BackendCount {
+    return this.tally.get(endpoint);
   }
 
   /** Requests routed per HTTPRoute rule, for the report and tests. */
@@ -99,6 +108,11 @@ export class L7Proxy {
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"no ready endpoints"}');
       return;
     }
+    const sid = req.headers['mcp-session-id'];
+    this.tally.request(ep.name, {
+      method: req.method ?? 'GET',
+      sessionId: typeof sid === 'string' && sid ? sid : null,
+    });
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
       if (typeof v === 'string' && !['host', 'connection', 'keep-alive', 'transfer-encoding'].includes(k))

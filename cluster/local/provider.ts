@@ -239,6 +239,7 @@ class LocalProvider implements ClusterProvider {
     return {
       spec,
       url,
+      countsRequests: true,
       rollout: () => deployment.rollout(),
       killReplica: async (name?: string) => deployment.kill(name),
       scale: async (replicas: number) => {

@@ -1,10 +1,13 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { type BackendCount, BackendTally, RequestFramer } from './backend-tally.js';
 
 /**
  * A Service, as kube-proxy implements it: an L4 proxy that picks a ready endpoint once per TCP
  * connection (round robin), so a keep-alive connection stays on one pod for its life. With
  * `sessionAffinity: ClientIP` a client address keeps its endpoint until the affinity times out or the
  * endpoint leaves. An emulated network round trip delays every chunk by half the RTT each way.
+ * Unlike kube-proxy it counts what it sends each endpoint (connections, HTTP requests, sessions in use;
+ * backend-tally.ts): the load spread of a server that names no replica in its answers.
  */
 
 export interface Endpoint {
@@ -24,9 +27,15 @@ export class ServiceProxy {
   private readonly affinity = new Map<string, { endpoint: string; lastUsed: number }>();
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
+  private readonly tally = new BackendTally();
   port = 0;
 
   constructor(private readonly options: ServiceProxyOptions) {}
+
+  /** What this Service has sent the endpoint so far. */
+  backendCount(endpoint: string): BackendCount {
+    return this.tally.get(endpoint);
+  }
 
   /** The ready, non-terminating endpoints (the EndpointSlice). Existing connections are not touched. */
   setEndpoints(endpoints: Endpoint[]): void {
@@ -77,6 +86,9 @@ export class ServiceProxy {
         client.resetAndDestroy();
         return;
       }
+      this.tally.connection(ep.name);
+      const framer = new RequestFramer((head) => this.tally.request(ep.name, head));
+      client.on('data', (chunk: Buffer) => framer.push(chunk));
       const upstream = connect({ host: '127.0.0.1', port: ep.port });
       upstream.setNoDelay(true);
       this.sockets.add(upstream);

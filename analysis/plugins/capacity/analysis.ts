@@ -22,7 +22,7 @@ export const capacity: AnalysedExperiment = {
   verdict: ({ id, rc, legacies }) => [
     [
       strong(id),
-      `: at ${rc.capacity?.replicas ?? '?'} replica(s), rc sustains ${rateText(rc)}; ` +
+      `: at ${rc.capacity?.replicas ?? '?'} replica(s), ${rc.variant} sustains ${rateText(rc)}; ` +
         legacies.map((l) => `${l.variant} ${rateText(l)}`).join('; ') +
         '.',
     ],

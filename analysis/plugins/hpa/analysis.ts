@@ -4,6 +4,10 @@ import { cell, strong, table } from '../../report/model.js';
 import type { VariantSummary } from '../../summary-types.js';
 import { trialScaling } from './scaling.js';
 
+/** Which count a load spread came from, where it is not the replica header (a server that names no replica). */
+const spreadSourceNote = (spread: { source?: string }) =>
+  spread.source === 'service-proxy' ? " (from the Service proxy's per-replica counts)" : '';
+
 /** hpa: how each variant scales under a CPU HPA, and how evenly the new replicas get load. */
 export const hpa: AnalysedExperiment = {
   perTrial: ['timeToFirstScaleUpMs', 'loadSpreadCv'],
@@ -14,7 +18,7 @@ export const hpa: AnalysedExperiment = {
       const s = v.scaling;
       if (!s) return `${v.variant}: no scaling data`;
       const spreadText = s.loadSpread
-        ? `busiest replica ${fmt.pct(s.loadSpread.busiestShare)} / idlest ${fmt.pct(s.loadSpread.idlestShare)} of requests after scale-up`
+        ? `busiest replica ${fmt.pct(s.loadSpread.busiestShare)} / idlest ${fmt.pct(s.loadSpread.idlestShare)} of requests after scale-up${spreadSourceNote(s.loadSpread)}`
         : 'no scale-up, so no spread';
       const first = s.premise?.failed
         ? s.premise.failed
@@ -58,7 +62,7 @@ export const hpa: AnalysedExperiment = {
           cell(
             v.notApplicable?.replicaHeader
               ? `n/a (${v.notApplicable.replicaHeader})`
-              : fmt.num(spread?.cv, 2),
+              : `${fmt.num(spread?.cv, 2)}${spread ? spreadSourceNote(spread) : ''}`,
             v.notApplicable?.replicaHeader ? null : (spread?.cv ?? null),
           ),
           cell(spread ? `${fmt.pct(spread.busiestShare)} / ${fmt.pct(spread.idlestShare)}` : '–'),

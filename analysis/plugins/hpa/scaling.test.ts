@@ -142,4 +142,38 @@ describe('trialScaling', () => {
     expect(s.premise).toBeNull();
     expect(s.timeToFirstScaleUpMs).toBe(1200);
   });
+
+  it("spreads load by the Service's per-replica counts when the answers name no replica", () => {
+    // A server that is not ours: no replica header, so the engine's per-second points name none;
+    // the samples carry the Service's running count of requests sent to each replica.
+    const t = trial({ baseCpu: 50, scaleUps: [6200] });
+    t.samples = t.samples.map((s) => {
+      const sec = s.tMs / 1000;
+      const r0 = { name: 'r0', ready: true, phase: 'running', cpuMillicores: 100, serviceRequests: 30 * sec };
+      const r1 = {
+        name: 'r1',
+        ready: true,
+        phase: 'running',
+        cpuMillicores: 100,
+        serviceRequests: 10 * (sec - 7),
+      };
+      return { ...s, replicas: sec >= 7 ? [r0, r1] : [r0] };
+    });
+    // from 2 s after the last scale-up (9 s) to the end (21 s): r0 sent 360, r1 120
+    const s = trialScaling(t);
+    expect(s.loadSpread).toEqual({
+      replicas: 2,
+      cv: 0.5,
+      busiestShare: 0.75,
+      idlestShare: 0.25,
+      source: 'service-proxy',
+    });
+    // The replica header, where the answers carry it, is the source instead.
+    const withHeader = trial({ baseCpu: 50, scaleUps: [6200] });
+    withHeader.samples = t.samples;
+    withHeader.engine = {
+      timeseries: [10, 11].map((sec) => ({ t: sec, perReplica: { r0: 5, r1: 5 } })),
+    } as unknown as Trial['engine'];
+    expect(trialScaling(withHeader).loadSpread).toMatchObject({ cv: 0, source: 'replica-header' });
+  });
 });

@@ -77,6 +77,33 @@ export function judgePremise(
   };
 }
 
+/**
+ * Requests the Service sent each replica in [fromMs, untilMs), from the samples' running counts
+ * (serviceRequests): the last count inside the window less the last one before it (0 for a replica
+ * that started inside it). Null when the samples carry no counts (a provider that does not count).
+ */
+export function serviceCounts(
+  samples: Sample[],
+  fromMs: number,
+  untilMs: number,
+): Record<string, number> | null {
+  const before = new Map<string, number>();
+  const last = new Map<string, number>();
+  let counted = false;
+  for (const s of samples) {
+    for (const r of s.replicas) {
+      if (r.serviceRequests === undefined) continue;
+      counted = true;
+      if (s.tMs <= fromMs) before.set(r.name, r.serviceRequests);
+      else if (s.tMs < untilMs) last.set(r.name, r.serviceRequests);
+    }
+  }
+  if (!counted) return null;
+  const per: Record<string, number> = {};
+  for (const [name, n] of last) per[name] = Math.max(0, n - (before.get(name) ?? 0));
+  return per;
+}
+
 function scaling(t: Trial): TrialScaling {
   const timeline = t.samples.map((s) => ({ tMs: s.tMs, desired: s.desired, ready: s.ready }));
   const initial = timeline[0]?.desired ?? 0;
@@ -110,10 +137,18 @@ function scaling(t: Trial): TrialScaling {
   if (lastUp) {
     const fromSecond = Math.ceil((lastUp.tMs + 2_000) / 1000);
     const until = downs.find((d) => d.tMs > lastUp.tMs)?.tMs ?? Number.POSITIVE_INFINITY;
-    const per: Record<string, number> = {};
+    let per: Record<string, number> = {};
     for (const p of t.engine.timeseries) {
       if (p.t < fromSecond || p.t * 1000 >= until) continue;
       for (const [r, n] of Object.entries(p.perReplica)) per[r] = (per[r] ?? 0) + n;
+    }
+    let source: 'replica-header' | 'service-proxy' = 'replica-header';
+    if (Object.keys(per).length === 0) {
+      const routed = serviceCounts(t.samples, fromSecond * 1000, until);
+      if (routed) {
+        per = routed;
+        source = 'service-proxy';
+      }
     }
     const replicasAfter = Number(lastUp.detail.to);
     const counts = Object.values(per);
@@ -127,6 +162,7 @@ function scaling(t: Trial): TrialScaling {
         cv: sd / m,
         busiestShare: Math.max(...counts) / total,
         idlestShare: Math.min(...counts) / total,
+        source,
       };
     }
   }
