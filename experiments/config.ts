@@ -684,8 +684,7 @@ export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
       };
       def = { ...def, events, ...repeatedActions(events) };
     }
-    if (o.load?.stages) def = { ...def, steps: undefined };
-    else if (base.steps && o.steps) {
+    if (base.steps && o.steps) {
       const steps = {
         ...base.steps,
         count: o.steps.count ?? base.steps.count,
@@ -703,7 +702,7 @@ export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
         durationMs: expanded.durationMs,
         load: { ...def.load, stages: expanded.stages },
       };
-    }
+    } else if (o.load) def = { ...def, steps: undefined }; // the run's own load: no steps of ours
     const duration = o.duration ?? config.duration;
     if (duration !== undefined) def = scaleTimes(def, duration);
     return def;
