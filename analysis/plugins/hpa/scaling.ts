@@ -174,6 +174,10 @@ function analyseSteps(t: Trial): TrialSteps {
   const minReplicas = Number.isFinite(Number(specEvent?.detail.minReplicas))
     ? Number(specEvent?.detail.minReplicas)
     : initial;
+  // The HPA acts on its sync grid: a return to minReplicas within a tenth of a sync period after a
+  // step starts was decided on metrics from before it (its window ends at the sync), so it counts
+  // as back before the step; measured: such returns land 1-40 ms after a step's start.
+  const graceMs = 100 * (Number(specEvent?.detail.syncPeriodSeconds) || 0);
   const desiredAt = (tMs: number) => {
     let d = initial;
     for (const c of changes) if (c.tMs <= tMs) d = c.to;
@@ -194,10 +198,10 @@ function analyseSteps(t: Trial): TrialSteps {
     let baseStartMs: number | null = firstBaseStart;
     if (prev) {
       const fallMs = prev.endMs ?? prev.startMs;
-      const back = changes.find((c) => c.tMs >= fallMs && c.tMs < w.startMs && c.to <= minReplicas);
+      const back = changes.find((c) => c.tMs >= fallMs && c.tMs < w.startMs + graceMs && c.to <= minReplicas);
       baseStartMs = back ? back.tMs : desiredAt(fallMs) <= minReplicas ? fallMs : null;
     }
-    const atStart = desiredAt(w.startMs);
+    const atStart = desiredAt(w.startMs + graceMs);
     let premise: Premise | null = null;
     if (hasSpec) {
       const notBack = {
@@ -222,7 +226,7 @@ function analyseSteps(t: Trial): TrialSteps {
     }
     const held = !premise?.failed;
     const upsAfter = ups.filter((u) => u.tMs >= w.startMs && u.tMs < nextStart);
-    const inWindow = t.samples.filter((s) => s.tMs >= w.startMs && s.tMs < nextStart);
+    const inWindow = t.samples.filter((s) => s.tMs >= w.startMs + graceMs && s.tMs < nextStart);
     const peak = Math.max(atStart, ...upsAfter.map((u) => u.to), ...inWindow.map((s) => s.desired));
     const reachedPeak = inWindow.find((s) => s.desired === peak && s.ready === peak);
     const firstUp = upsAfter[0];
@@ -237,7 +241,7 @@ function analyseSteps(t: Trial): TrialSteps {
     const backAtMin =
       fall === null
         ? undefined
-        : changes.find((c) => c.tMs >= fall && c.tMs < nextStart && c.to <= minReplicas);
+        : changes.find((c) => c.tMs >= fall && c.tMs < nextStart + graceMs && c.to <= minReplicas);
     const stepDecisions = decisions.filter((e) => e.tMs >= w.startMs && (fall === null || e.tMs < fall));
     syncs += stepDecisions.length;
     blind += stepDecisions.filter(

@@ -234,6 +234,15 @@ describe('hpa steps', () => {
     );
   });
 
+  it('a return to minReplicas on the sync just after a step starts counts as back before it (decided on earlier metrics)', async () => {
+    // step 2 starts at 8 s: back at 8.004 s holds, back at 8.2 s (beyond a tenth of the 1 s sync) does not
+    const onTheSync = await summaryOf([hpaTrial({ variant: 'rc', downAfterMs: [3_504, 2_500, 2_500] })]);
+    expect(onTheSync.of('rc')?.scaling?.steps?.map((s) => s.counted)).toEqual([true, true, true]);
+    expect(onTheSync.of('rc')?.perEvent?.scaleDownMs).toEqual([[3_504, 2_500, 2_500]]);
+    const late = await summaryOf([hpaTrial({ variant: 'rc', downAfterMs: [3_700, 2_500, 2_500] })]);
+    expect(late.of('rc')?.scaling?.steps?.map((s) => s.counted)).toEqual([true, false, true]);
+  });
+
   it('every step failing its premise fails the trial, and the scorecard says why', async () => {
     const { dir, of } = await summaryOf([
       hpaTrial({ variant: 'rc', baseScaleUps: [1_500, 7_500, 13_500] }),
