@@ -173,7 +173,7 @@ export function compareSummaries(
         ...(untested
           ? {
               note: byEvent
-                ? 'fewer than two events on a side: raise overrides.<experiment>.events.count to test it'
+                ? 'fewer than two events on a side: raise overrides.<experiment>.events.count (hpa: steps.count) to test it'
                 : 'fewer than two trials on a side: run --trials 3 or more to test it',
             }
           : w.identical
@@ -250,6 +250,7 @@ function formatValue(unit: MetricUnit, x: number): string {
     case 'sessions':
     case 'tasks':
     case 'handles':
+    case 'replicas':
       return x.toFixed(Number.isInteger(x) ? 0 : 1);
     case 'req/s':
     case 'per s':

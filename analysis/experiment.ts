@@ -13,6 +13,11 @@ export interface AnalysedExperiment {
   perTrial: readonly MetricName[];
   /** metrics compared legacy vs rc, in report order */
   compared: readonly MetricName[];
+  /**
+   * Per-event values this experiment gives metrics that have none of their own (hpa: the common
+   * latency and error metrics per step cycle), so that they are compared over events, not trials.
+   */
+  perEvent?: Partial<Record<MetricName, (t: Trial) => number[]>>;
   /** the experiment's own blocks of an experiment × variant summary */
   summarise?: (trials: Trial[]) => Partial<Pick<VariantSummary, 'disruption' | 'scaling' | 'capacity'>>;
   /** the verdict sentences for one experiment id (rc is there; comparisons are that id's) */

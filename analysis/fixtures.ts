@@ -2,7 +2,13 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
-import { RUN_FILES, type RunManifest, type TrialEvent, trialDir } from '../rundir/layout.js';
+import {
+  type ReplicaSample,
+  RUN_FILES,
+  type RunManifest,
+  type TrialEvent,
+  trialDir,
+} from '../rundir/layout.js';
 import { type EngineResult, emptyLifecycle } from '../rundir/raw-result.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 
@@ -22,6 +28,8 @@ export interface TrialSpec {
   errors?: Partial<EngineResult['errors']>;
   /** the trial's events.jsonl (none when omitted) */
   events?: TrialEvent[];
+  /** the trial's samples.jsonl: the replica timeline (none when omitted) */
+  replicaSamples?: ReplicaSample[];
   /** fields of engine.json to set as given (failure records, time series, duration...) */
   engine?: Partial<EngineResult>;
 }
@@ -122,7 +130,10 @@ export async function writeRun(trials: TrialSpec[], dir?: string): Promise<strin
       join(d, RUN_FILES.events),
       (t.events ?? []).map((e) => `${JSON.stringify(e)}\n`).join(''),
     );
-    await writeFileAtomic(join(d, RUN_FILES.samples), '');
+    await writeFileAtomic(
+      join(d, RUN_FILES.samples),
+      (t.replicaSamples ?? []).map((s) => `${JSON.stringify(s)}\n`).join(''),
+    );
     await writeJsonAtomic(join(d, RUN_FILES.engine), engineResult(t));
   }
   await writeJsonAtomic(join(runDir, RUN_FILES.manifest), manifest);

@@ -11,6 +11,7 @@ export type MetricUnit =
   | 'round trips'
   | 'bytes'
   | 'CV'
+  | 'replicas'
   | 'per s';
 
 export type MetricDirection = 'lower' | 'higher';

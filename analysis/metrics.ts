@@ -3,9 +3,9 @@ import type { Trial } from './load-run.js';
 import type { MetricDirection, MetricUnit } from './metric-units.js';
 import { type DisruptionEvent, repeatedEvents } from './plugins/disruption-events.js';
 import { trialDisruption } from './plugins/disruption-figures.js';
-import { trialScaling } from './plugins/hpa/scaling.js';
+import { countedSteps, trialSteps } from './plugins/hpa/scaling.js';
 import { mergeHistograms } from './stats.js';
-import type { VariantSummary } from './summary-types.js';
+import type { HpaStepRow, VariantSummary } from './summary-types.js';
 
 /**
  * The one catalogue of per-trial metrics: name, label, unit, which direction is better, how to read
@@ -55,16 +55,16 @@ function trialTurn(t: Trial): { mean: number; p50: number } | null {
 }
 
 const perTurn = (t: Trial, x: number) => (t.engine.counts.turns > 0 ? x / t.engine.counts.turns : null);
-/** A per-event metric: its values per event, their mean per trial, the mean over all events of a summary. */
-function perEventMetric(
+/**
+ * A per-event metric: its values per event (a disruption's rollout or kill, an hpa load step), their
+ * mean per trial, the mean over all events of a summary.
+ */
+function eventMetric(
   name: string,
   spec: Omit<MetricSpec, 'fromTrial' | 'fromSummary' | 'perEvent'>,
-  value: (e: DisruptionEvent) => number | null,
+  values: (t: Trial) => Array<number | null>,
 ): MetricSpec & { perEvent: (t: Trial) => number[] } {
-  const perEvent = (t: Trial) =>
-    repeatedEvents(t)
-      .map(value)
-      .filter((x): x is number => x !== null);
+  const perEvent = (t: Trial) => values(t).filter((x): x is number => x !== null);
   const meanOf = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : null);
   return {
     ...spec,
@@ -73,6 +73,32 @@ function perEventMetric(
     fromSummary: (v) => meanOf(v.perEvent?.[name]?.flat() ?? []),
   };
 }
+
+/** A disruption metric: one value per repeated event (rollout, pod kill) that ended within the load. */
+const perEventMetric = (
+  name: string,
+  spec: Omit<MetricSpec, 'fromTrial' | 'fromSummary' | 'perEvent'>,
+  value: (e: DisruptionEvent) => number | null,
+) => eventMetric(name, spec, (t) => repeatedEvents(t).map(value));
+
+/** An hpa metric: one value per load step whose premise held (analysis/plugins/hpa/scaling.ts). */
+const perStepMetric = (
+  name: string,
+  spec: Omit<MetricSpec, 'fromTrial' | 'fromSummary' | 'perEvent'>,
+  value: (s: HpaStepRow) => number | null,
+) => eventMetric(name, spec, (t) => countedSteps(t).map(value));
+
+/**
+ * hpa's latency and error metrics per step cycle (every step, premise or not: the load ran either
+ * way): the experiment compares them over cycles, since its trial holds several steps (see
+ * AnalysedExperiment.perEvent). The metric's trial value stays the whole trial's.
+ */
+export const perStepCycle =
+  (value: (c: NonNullable<HpaStepRow['cycle']>) => number) =>
+  (t: Trial): number[] =>
+    trialSteps(t)
+      .map((s) => (s.cycle ? value(s.cycle) : null))
+      .filter((x): x is number => x !== null);
 
 const failed = (v: VariantSummary) => Object.values(v.errors).reduce((s, n) => s + n, 0);
 
@@ -199,21 +225,31 @@ export const METRICS = {
     { label: 'time to last failure / event', unit: 'ms', betterWhen: 'lower' },
     (e) => e.recoveryMs,
   ),
-  timeToFirstScaleUpMs: {
-    label: 'time to first scale-up',
-    unit: 'ms',
-    betterWhen: 'lower',
-    fromTrial: (t) => trialScaling(t).timeToFirstScaleUpMs,
-    fromSummary: (v) => v.scaling?.timeToFirstScaleUpMs ?? null,
-  },
-  loadSpreadCv: {
-    label: 'load spread CV',
-    unit: 'CV',
-    betterWhen: 'lower',
-    fromTrial: (t) => trialScaling(t).loadSpread?.cv ?? null,
-    fromSummary: (v) => v.scaling?.loadSpread?.cv ?? null,
-    premise: 'replicaHeader',
-  },
+  timeToFirstScaleUpMs: perStepMetric(
+    'timeToFirstScaleUpMs',
+    { label: 'time to first scale-up', unit: 'ms', betterWhen: 'lower' },
+    (s) => s.timeToScaleUpMs,
+  ),
+  peakReplicas: perStepMetric(
+    'peakReplicas',
+    { label: 'peak replicas / step', unit: 'replicas', betterWhen: 'lower' },
+    (s) => s.peakReplicas,
+  ),
+  loadSpreadCv: perStepMetric(
+    'loadSpreadCv',
+    { label: 'load spread CV', unit: 'CV', betterWhen: 'lower', premise: 'replicaHeader' },
+    (s) => s.loadSpread?.cv ?? null,
+  ),
+  stepP99Us: perStepMetric(
+    'stepP99Us',
+    { label: 'p99 in the step', unit: 'µs', betterWhen: 'lower' },
+    (s) => s.stepP99Us,
+  ),
+  scaleDownMs: perStepMetric(
+    'scaleDownMs',
+    { label: 'time to scale down / step', unit: 'ms', betterWhen: 'lower' },
+    (s) => s.scaleDownMs,
+  ),
   capacityPerPod: {
     label: 'sustainable rate per pod',
     unit: 'per s',

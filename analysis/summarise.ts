@@ -159,8 +159,12 @@ function summariseGroup(trials: Trial[]): VariantSummary {
     for (const m of plugin?.perTrial ?? []) push(m, t);
   }
   const perEvent: Record<string, number[][]> = {};
-  for (const m of plugin?.perTrial ?? []) {
-    const f = perEventOf(m);
+  const eventMetrics = new Set([
+    ...(plugin?.perTrial ?? []),
+    ...(Object.keys(plugin?.perEvent ?? {}) as MetricName[]),
+  ]);
+  for (const m of eventMetrics) {
+    const f = plugin?.perEvent?.[m] ?? perEventOf(m);
     if (!f) continue;
     const groups = trials.map(f);
     if (groups.some((g) => g.length)) perEvent[m] = groups;
@@ -218,7 +222,7 @@ function eventComparison(
           low: null,
           high: null,
           includesZero: null,
-          note: 'one event per variant: no interval (configure overrides.<experiment>.events.count 2 or more)',
+          note: 'one event per variant: no interval (configure overrides.<experiment>.events.count, for hpa steps.count, 2 or more)',
         }
       : { diff: test.diff, low: test.low, high: test.high, includesZero: test.low <= 0 && test.high >= 0 };
   const meanOf = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;

@@ -74,15 +74,21 @@ export interface VariantSummary {
       { mean: number; low: number | null; high: number | null; events: number }
     >;
   } | null;
+  /**
+   * hpa: the first trial's replica timeline, every load step of every trial, and the step figures
+   * averaged over the steps whose premise held (time to scale, to peak, to scale back down, spread).
+   */
   scaling: {
     timeline: Array<{ tMs: number; desired: number; ready: number }>;
+    /** mean over the steps whose premise held */
     timeToFirstScaleUpMs: number | null;
     timeToMaxMs: number | null;
     maxReplicas: number;
     scaleDownMs: number | null;
     /**
-     * after the last scale-up: how evenly requests spread over the replicas, counted from the replica
-     * header of each answer, or (a server that names no replica) from the local Service's own counts
+     * while scaled out after each step: how evenly requests spread over the ready replicas (mean over
+     * steps), counted from the replica header of each answer, or (a server that names no replica) from
+     * the local Service's own counts
      */
     loadSpread: {
       replicas: number;
@@ -102,14 +108,15 @@ export interface VariantSummary {
      * how many had no CPU from a ready pod: a replica failing readiness under the step leaves the HPA blind.
      */
     stepSyncs: { total: number; withoutMetrics: number } | null;
-    premise: {
-      /** median CPU utilisation of the ready replicas over the base window, percent of the request */
-      baseUtilisation: number | null;
-      targetUtilisation: number;
-      /** scale-ups before the step */
-      scaleUpsBeforeStep: number;
-      failed: string | null;
-    } | null;
+    /** over every step: `failed` only when no step's premise held (each step has its own in `steps`) */
+    premise: HpaPremise | null;
+    /** every load step of every trial (absent in summaries written before steps were repeated) */
+    steps?: HpaStepRow[];
+    /** the per-step metrics summarised over steps and trials: mean per step with a 95% t interval */
+    perStepSummary?: Record<
+      string,
+      { mean: number; low: number | null; high: number | null; events: number }
+    >;
   } | null;
   /** disruption experiments: per-event values of the per-event metrics, one array per trial */
   perEvent?: Record<string, number[][]>;
@@ -188,6 +195,49 @@ export interface CapacityRunSummary {
     hostBound: string | null;
   }>;
   plan: { load: PlanLoad; variants: VariantPlan[]; unplanned: Array<{ variant: string; reason: string }> };
+}
+
+interface HpaPremise {
+  /** median CPU utilisation of the ready replicas over the base window, percent of the request */
+  baseUtilisation: number | null;
+  targetUtilisation: number;
+  /** scale-ups at base load before the step */
+  scaleUpsBeforeStep: number;
+  failed: string | null;
+}
+
+/** One load step of an hpa trial: its premise, and what the HPA did after it. */
+export interface HpaStepRow {
+  trial: number;
+  /** 1-based within the trial */
+  step: number;
+  startMs: number;
+  /** when the load fell back; null when the load ended at the step */
+  endMs: number | null;
+  /** null when the trial recorded no HPA spec */
+  premise: HpaPremise | null;
+  /** the premise held: the step's scaling figures count in the per-step metrics */
+  counted: boolean;
+  timeToScaleUpMs: number | null;
+  peakReplicas: number;
+  timeToPeakMs: number | null;
+  loadSpread: {
+    replicas: number;
+    cv: number;
+    busiestShare: number;
+    idlestShare: number;
+    source?: 'replica-header' | 'service-proxy';
+  } | null;
+  /** worst 1 s p99 in the base before the step (at minReplicas) and in the step */
+  baseP99Us: number | null;
+  stepP99Us: number | null;
+  /** from the load's fall to the deployment back at minReplicas; null when it was not back before the next step */
+  scaleDownMs: number | null;
+  /**
+   * The step's cycle (from the previous step's fall to this one's): request-weighted means of its
+   * seconds' p50 and p99, and its error rate; the unit over which hpa compares latency and errors.
+   */
+  cycle: { requests: number; p50Us: number; p99Us: number; errorRate: number } | null;
 }
 
 export interface Comparison {

@@ -7,7 +7,7 @@ import { BUILTIN_VARIANTS, builtinVariant, type VariantDefinition } from '../clu
 import { parseThreshold, parseThresholds } from '../rundir/threshold-spec.js';
 import { WorkloadSchema } from '../scenarios/models/workload.ts';
 import { describeFileError } from '../util/file-errors.js';
-import { type ExperimentDefinition, repeatedActions } from './definitions.js';
+import { type ExperimentDefinition, repeatedActions, repeatedSteps } from './definitions.js';
 import { DEFAULT_EXPERIMENTS, EXPERIMENT_NAMES, type ExperimentName } from './registry.js';
 import { MIN_LOAD_DURATION_MS, parseDuration, parsePercent } from './values.js';
 
@@ -160,6 +160,14 @@ const ExperimentOverrideSchema = z.strictObject({
     .optional(),
   /** rolling-update, pod-kill: how many times the event repeats in a trial, and how far apart */
   events: z
+    .strictObject({
+      count: z.number().int().min(1).max(50),
+      spacing: DurationSchema,
+    })
+    .partial()
+    .optional(),
+  /** hpa: how many load steps a trial runs, and how far apart their starts are */
+  steps: z
     .strictObject({
       count: z.number().int().min(1).max(50),
       spacing: DurationSchema,
@@ -531,6 +539,14 @@ export function buildRunConfig(
       const withEvents = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].events);
       throw new ConfigError(`overrides.${name}.events: only ${withEvents.join(', ')} repeat an event`);
     }
+    if (o?.steps && !DEFAULT_EXPERIMENTS[name as ExperimentName].steps) {
+      const withSteps = EXPERIMENT_NAMES.filter((n) => DEFAULT_EXPERIMENTS[n].steps);
+      throw new ConfigError(`overrides.${name}.steps: only ${withSteps.join(', ')} repeats a load step`);
+    }
+    if (o?.steps && o.load?.stages)
+      throw new ConfigError(
+        `overrides.${name}.steps: give either steps or load.stages (the steps are expanded into the stages)`,
+      );
     const profiles = Object.keys(DEFAULT_EXPERIMENTS[name as ExperimentName].profiles ?? {});
     if (o?.profile !== undefined && !profiles.includes(o.profile)) {
       throw new ConfigError(
@@ -576,6 +592,13 @@ function scaleTimes<N extends string>(
       ...def.events,
       firstAtMs: Math.round(def.events.firstAtMs * f),
       spacingMs: Math.round(def.events.spacingMs * f),
+    },
+    steps: def.steps && {
+      ...def.steps,
+      firstAtMs: Math.round(def.steps.firstAtMs * f),
+      rampMs: Math.round(def.steps.rampMs * f),
+      holdMs: Math.round(def.steps.holdMs * f),
+      spacingMs: Math.round(def.steps.spacingMs * f),
     },
     load,
   };
@@ -661,6 +684,25 @@ export function resolveExperiments(config: RunConfig): ExperimentDefinition[] {
       };
       def = { ...def, events, ...repeatedActions(events) };
     }
+    if (base.steps && o.steps) {
+      const steps = {
+        ...base.steps,
+        count: o.steps.count ?? base.steps.count,
+        spacingMs: o.steps.spacing ?? base.steps.spacingMs,
+      };
+      const least = steps.holdMs + 2 * steps.rampMs;
+      if (steps.spacingMs <= least)
+        throw new ConfigError(
+          `overrides.${name}.steps.spacing: ${steps.spacingMs / 1000} s must be longer than a step with its ramps (${least / 1000} s)`,
+        );
+      const expanded = repeatedSteps(steps);
+      def = {
+        ...def,
+        steps,
+        durationMs: expanded.durationMs,
+        load: { ...def.load, stages: expanded.stages },
+      };
+    } else if (o.load) def = { ...def, steps: undefined }; // the run's own load: no steps of ours
     const duration = o.duration ?? config.duration;
     if (duration !== undefined) def = scaleTimes(def, duration);
     return def;

@@ -52,6 +52,40 @@ export function repeatedActions(e: RepeatedEvents): { actions: TimedAction[]; du
   return { actions, durationMs: e.firstAtMs + actions.length * e.spacingMs };
 }
 
+/**
+ * The hpa experiment's repeated load step: base load for `firstAtMs`, then `count` times a ramp of
+ * `rampMs` up to `stepRate`, held so that ramp and hold last `holdMs`, a ramp of `rampMs` back down to
+ * `baseRate` and base load until the next step, `spacingMs` after this one's start. The spacing leaves
+ * the HPA time to scale back to minReplicas before the next step (the analysis checks it per step).
+ * `repeatedSteps` expands it into the load's stages and the trial's duration (one spacing after the
+ * last step's start), so that `overrides.hpa.steps` in a run config can change the count and the spacing.
+ */
+export interface RepeatedSteps {
+  count: number;
+  baseRate: number;
+  stepRate: number;
+  firstAtMs: number;
+  rampMs: number;
+  holdMs: number;
+  spacingMs: number;
+}
+
+export function repeatedSteps(s: RepeatedSteps): {
+  stages: Array<{ durationMs: number; target: number }>;
+  durationMs: number;
+} {
+  const stages = [{ durationMs: s.firstAtMs, target: s.baseRate }];
+  const after = s.spacingMs - s.holdMs - s.rampMs;
+  for (let i = 0; i < s.count; i++)
+    stages.push(
+      { durationMs: s.rampMs, target: s.stepRate },
+      { durationMs: s.holdMs - s.rampMs, target: s.stepRate },
+      { durationMs: s.rampMs, target: s.baseRate },
+      { durationMs: after, target: s.baseRate },
+    );
+  return { stages, durationMs: s.firstAtMs + s.count * s.spacingMs };
+}
+
 /** One point of an experiment's sweep (e.g. a catalogue size × RTT); `id` becomes `<experiment>~<id>`. */
 export interface ExperimentCase {
   id: string;
@@ -83,7 +117,7 @@ export interface SearchSpec {
 }
 
 type ExperimentProfile = Partial<
-  Pick<ExperimentDefinition, 'summary' | 'durationMs' | 'load' | 'beforeWindowMs' | 'hpa'>
+  Pick<ExperimentDefinition, 'summary' | 'durationMs' | 'load' | 'beforeWindowMs' | 'hpa' | 'steps'>
 >;
 
 export interface ExperimentDefinition<Name extends string = string> {
@@ -104,6 +138,8 @@ export interface ExperimentDefinition<Name extends string = string> {
   actions: TimedAction[];
   /** The repeated event `actions` was expanded from (disruption experiments only). */
   events?: RepeatedEvents;
+  /** The repeated load step `load.stages` was expanded from (hpa only). */
+  steps?: RepeatedSteps;
   /**
    * An action never starts before the previous one has ended plus this much (ms): a slow rollout
    * delays the next event instead of overlapping it, so every event's window is its own.

@@ -259,39 +259,47 @@ const checkForeignVariants: PreflightCheck = async ({ config }) => {
 };
 
 /**
- * The step and the time after it that an HPA needs to show a scale-up and a scale-down: a step held for
- * two metric windows and two syncs, then base load for the scale-down stabilisation window plus a
- * metric window and two syncs. Enforced for a named profile (`overrides.hpa.profile`), whose point is
- * its timing; a run shortened with --duration without one is a smoke run and may see no scaling.
+ * The steps and the time after each that an HPA needs to show a scale-up and a scale-down: each step
+ * held for a metric window and a sync (one window to see it, one sync to act), then base load until
+ * the next step (or the end) for the scale-down stabilisation window plus a metric window and a sync,
+ * so that the deployment is back at minReplicas before the next step. Enforced for a named profile
+ * (`overrides.hpa.profile`), whose point is its timing; a run shortened with --duration without one is
+ * a smoke run and may see no scaling.
  */
 export function hpaTimingProblems(def: ExperimentDefinition): string[] {
   const h = def.hpa;
   const stages = def.load.stages;
   if (!h || !stages?.length) return [];
   const peak = Math.max(...stages.map((s) => s.target));
+  // every run of stages at the peak (a ramp up to it counts as part of the step)
+  const holds: Array<{ start: number; end: number }> = [];
   let at = 0;
-  let holdStart = -1;
-  let holdEnd = -1;
   for (const s of stages) {
-    if (s.target === peak && holdStart < 0) holdStart = at;
+    const last = holds[holds.length - 1];
+    if (s.target === peak) {
+      if (last && last.end === at) last.end = at + s.durationMs;
+      else holds.push({ start: at, end: at + s.durationMs });
+    }
     at += s.durationMs;
-    if (s.target === peak) holdEnd = at;
-    else if (holdStart >= 0) break;
   }
   const s = (ms: number) => `${Math.round(ms / 100) / 10} s`;
   const res = (h.metricResolutionSeconds ?? 15) * 1000;
   const sync = h.syncPeriodSeconds * 1000;
-  const needUp = 2 * res + 2 * sync;
-  const needDown = h.scaleDownStabilizationSeconds * 1000 + res + 2 * sync;
+  const needUp = res + sync;
+  const needDown = h.scaleDownStabilizationSeconds * 1000 + res + sync;
   const problems: string[] = [];
-  if (holdEnd - holdStart < needUp)
-    problems.push(
-      `the step lasts ${s(holdEnd - holdStart)}; the HPA needs at least ${s(needUp)} (2 × metrics ${s(res)} + 2 × sync ${s(sync)}) to scale up`,
-    );
-  if (def.durationMs - holdEnd < needDown)
-    problems.push(
-      `${s(def.durationMs - holdEnd)} of load after the step; a scale-down needs at least ${s(needDown)} (stabilisation ${s(h.scaleDownStabilizationSeconds * 1000)} + metrics ${s(res)} + 2 × sync ${s(sync)})`,
-    );
+  for (const [i, hold] of holds.entries()) {
+    const which = holds.length > 1 ? `step ${i + 1}` : 'the step';
+    const after = (holds[i + 1]?.start ?? def.durationMs) - hold.end;
+    if (hold.end - hold.start < needUp)
+      problems.push(
+        `${which} lasts ${s(hold.end - hold.start)}; the HPA needs at least ${s(needUp)} (metrics ${s(res)} + sync ${s(sync)}) to scale up`,
+      );
+    if (after < needDown)
+      problems.push(
+        `${s(after)} of base load after ${which}; a scale-down needs at least ${s(needDown)} (stabilisation ${s(h.scaleDownStabilizationSeconds * 1000)} + metrics ${s(res)} + sync ${s(sync)})`,
+      );
+  }
   return problems;
 }
 

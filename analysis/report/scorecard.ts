@@ -129,8 +129,9 @@ export const SCORECARD_COLUMNS: readonly ScorecardColumn[] = [
   },
 ];
 
-/** Units whose figures cannot be negative: an interval is cut at 0 there (ms may be: a scale-up before the step). */
+/** Units whose figures cannot be negative: an interval is cut at 0 there (times count from a step or an event's start). */
 const NON_NEGATIVE = new Set([
+  'ms',
   'per s',
   'requests',
   'sessions',

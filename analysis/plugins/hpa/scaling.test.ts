@@ -159,7 +159,16 @@ describe('trialScaling', () => {
       };
       return { ...s, replicas: sec >= 7 ? [r0, r1] : [r0] };
     });
-    // from 2 s after the last scale-up (9 s) to the end (21 s): r0 sent 360, r1 120
+    // the engine's seconds name no replica (perReplica empty), as for a server that sends no header
+    t.engine = {
+      timeseries: Array.from({ length: 21 }, (_, sec) => ({
+        t: sec,
+        requests: 40,
+        errors: 0,
+        perReplica: {},
+      })),
+    } as unknown as Trial['engine'];
+    // while both are ready in the step, r0 got 30 a second and r1 10: three to one
     const s = trialScaling(t);
     expect(s.loadSpread).toEqual({
       replicas: 2,
