@@ -258,6 +258,14 @@ async function loadImagesOnce(
   }
 }
 
+/**
+ * Loads images into an existing kind cluster through the same once-per-node cache as the cluster's
+ * bring-up (for a kind cluster reached as a kube context, whose images the kube provider never loads).
+ */
+export async function loadImagesIntoKind(opts: KindOptions, images: string[]): Promise<void> {
+  await loadImagesOnce(kindPaths(opts), images, opts.log ?? (() => {}));
+}
+
 export type KindClusterState =
   | { state: 'exists' }
   | { state: 'absent' }
