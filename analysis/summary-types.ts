@@ -80,8 +80,18 @@ export interface VariantSummary {
     timeToMaxMs: number | null;
     maxReplicas: number;
     scaleDownMs: number | null;
-    /** after the last scale-up: how evenly requests spread over the replicas */
-    loadSpread: { replicas: number; cv: number; busiestShare: number; idlestShare: number } | null;
+    /**
+     * after the last scale-up: how evenly load spread over the replicas: requests counted per replica
+     * from the answers' replica header, or, `source: 'cpu'`, each pod's mean CPU from the samples (the
+     * metrics API on kind/kube) for a server that names no replica.
+     */
+    loadSpread: {
+      replicas: number;
+      cv: number;
+      busiestShare: number;
+      idlestShare: number;
+      source?: 'cpu';
+    } | null;
     /**
      * The experiment's premise: the base load sits below the CPU target, so a scale-up is the step's doing.
      * `failed` names why (a scale-up before the step, or base utilisation at or above the target); then

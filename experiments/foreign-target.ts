@@ -23,6 +23,8 @@ export async function loadTarget(
   url: string,
   variant: VariantDefinition,
   def: ExperimentDefinition,
+  /** the cluster samples each pod's CPU from outside the server (kind/kube: the metrics API) */
+  options: { perPodCpu?: boolean } = {},
 ): Promise<LoadTarget> {
   let protocol: ProtocolVersion;
   let detectedBy: string | undefined;
@@ -44,7 +46,9 @@ export async function loadTarget(
   if (!w.handle) notApplicable.handles = 'no handle flow (workload.handle)';
   if (protocol === LEGACY) notApplicable.ttl = '2025-11-25 list results carry no ttlMs';
   else if (!offer.ttlMs) notApplicable.ttl = 'tools/list answered with no ttlMs: nothing to cache';
-  if (!offer.replicaHeader)
+  // Without a replica header, kind/kube still see each pod's CPU (the metrics API): the load spread
+  // comes from that (the report says so); elsewhere there is none.
+  if (!offer.replicaHeader && !options.perPodCpu)
     notApplicable.replicaHeader = `answers name no replica (${REPLICA_HEADER} header): no per-replica load spread`;
   const mix = base.mix.filter(
     (m) => (m.action !== 'workflow' || w.handle) && (m.action !== 'task' || w.longRunning),

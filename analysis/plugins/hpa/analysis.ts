@@ -14,7 +14,7 @@ export const hpa: AnalysedExperiment = {
       const s = v.scaling;
       if (!s) return `${v.variant}: no scaling data`;
       const spreadText = s.loadSpread
-        ? `busiest replica ${fmt.pct(s.loadSpread.busiestShare)} / idlest ${fmt.pct(s.loadSpread.idlestShare)} of requests after scale-up`
+        ? `busiest replica ${fmt.pct(s.loadSpread.busiestShare)} / idlest ${fmt.pct(s.loadSpread.idlestShare)} of ${s.loadSpread.source === 'cpu' ? 'CPU (per-pod CPU: the server names no replica)' : 'requests'} after scale-up`
         : 'no scale-up, so no spread';
       const first = s.premise?.failed
         ? s.premise.failed
@@ -61,7 +61,11 @@ export const hpa: AnalysedExperiment = {
               : fmt.num(spread?.cv, 2),
             v.notApplicable?.replicaHeader ? null : (spread?.cv ?? null),
           ),
-          cell(spread ? `${fmt.pct(spread.busiestShare)} / ${fmt.pct(spread.idlestShare)}` : '–'),
+          cell(
+            spread
+              ? `${fmt.pct(spread.busiestShare)} / ${fmt.pct(spread.idlestShare)}${spread.source === 'cpu' ? ' (of per-pod CPU)' : ''}`
+              : '–',
+          ),
         ];
       }),
     ),

@@ -77,6 +77,21 @@ export function judgePremise(
   };
 }
 
+/** Each ready pod's mean CPU (millicores) over the samples in [fromMs, untilMs) that carry a figure for it. */
+function meanCpuPerPod(samples: Sample[], fromMs: number, untilMs: number): Record<string, number> {
+  const sum: Record<string, { total: number; n: number }> = {};
+  for (const s of samples) {
+    if (s.tMs < fromMs || s.tMs >= untilMs) continue;
+    for (const r of s.replicas) {
+      if (!r.ready || r.cpuMillicores === null) continue;
+      const acc = (sum[r.name] ??= { total: 0, n: 0 });
+      acc.total += r.cpuMillicores;
+      acc.n += 1;
+    }
+  }
+  return Object.fromEntries(Object.entries(sum).map(([pod, a]) => [pod, a.total / a.n]));
+}
+
 function scaling(t: Trial): TrialScaling {
   const timeline = t.samples.map((s) => ({ tMs: s.tMs, desired: s.desired, ready: s.ready }));
   const initial = timeline[0]?.desired ?? 0;
@@ -116,7 +131,12 @@ function scaling(t: Trial): TrialScaling {
       for (const [r, n] of Object.entries(p.perReplica)) per[r] = (per[r] ?? 0) + n;
     }
     const replicasAfter = Number(lastUp.detail.to);
-    const counts = Object.values(per);
+    // Requests per replica where the answers name it; else (a server that is not ours) each pod's mean
+    // CPU over the same window, from the samples (the metrics API on kind/kube).
+    const byRequests = Object.values(per).some((n) => n > 0);
+    const counts = byRequests
+      ? Object.values(per)
+      : Object.values(meanCpuPerPod(t.samples, fromSecond * 1000, until));
     while (counts.length < replicasAfter) counts.push(0); // replicas that got nothing at all
     const total = counts.reduce((s, n) => s + n, 0);
     if (total > 0) {
@@ -127,6 +147,7 @@ function scaling(t: Trial): TrialScaling {
         cv: sd / m,
         busiestShare: Math.max(...counts) / total,
         idlestShare: Math.min(...counts) / total,
+        ...(byRequests ? {} : { source: 'cpu' as const }),
       };
     }
   }
