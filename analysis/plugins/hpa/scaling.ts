@@ -84,9 +84,10 @@ function meanCpuPerPod(samples: Sample[], fromMs: number, untilMs: number): Reco
     if (s.tMs < fromMs || s.tMs >= untilMs) continue;
     for (const r of s.replicas) {
       if (!r.ready || r.cpuMillicores === null) continue;
-      const acc = (sum[r.name] ??= { total: 0, n: 0 });
+      const acc = sum[r.name] ?? { total: 0, n: 0 };
       acc.total += r.cpuMillicores;
       acc.n += 1;
+      sum[r.name] = acc;
     }
   }
   return Object.fromEntries(Object.entries(sum).map(([pod, a]) => [pod, a.total / a.n]));
