@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { variantSpec } from '../cluster/manifests.js';
 import { BUILTIN_VARIANT_NAMES } from '../cluster/variants.js';
 import { buildRunConfig, ConfigError, resolveExperiments, variantDefinition } from './config.js';
@@ -10,13 +11,17 @@ import { formatProblem, preflight, preflightNotes } from './preflight.js';
 
 /** Variants defined in the run config (servers that are not ours): validation and preflight. */
 
-/** Whether a Docker engine answers here (the kind image check asks it). */
-const dockerWorks = (() => {
+/** Whether a Docker engine answers here (the kind image check asks it), and an image it has (or none). */
+const { dockerWorks, presentImage } = (() => {
   try {
-    execFileSync('docker', ['version'], { stdio: 'ignore' });
-    return true;
+    const names = execFileSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}'], {
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((n) => n && !n.includes('<none>'));
+    return { dockerWorks: true, presentImage: names[0] };
   } catch {
-    return false;
+    return { dockerWorks: false, presentImage: undefined };
   }
 })();
 
@@ -143,7 +148,7 @@ describe('variants in the run config', () => {
           experiments: ['ttl-cache'],
           variants: [
             { ...everything, kube: { image: 'mcpbench-byo/no-such-server:never-built' } },
-            { ...everything, name: 'present', kube: { image: 'mcpbench/base:bookworm' } },
+            ...(presentImage ? [{ ...everything, name: 'present', kube: { image: presentImage } }] : []),
           ],
         },
         {},
@@ -153,7 +158,7 @@ describe('variants in the run config', () => {
       )
         .map(formatProblem)
         .filter((p) => p.startsWith('variants'));
-      // Only the missing one: the other image is there (the offline build's base image).
+      // Only the missing one: the other image is one the engine has.
       expect(problems).toEqual([
         'variants[0].kube.image: everything: image mcpbench-byo/no-such-server:never-built is not in the local Docker engine: ' +
           'build it (docker build -t mcpbench-byo/no-such-server:never-built .) or pull it (docker pull mcpbench-byo/no-such-server:never-built), ' +
@@ -161,6 +166,15 @@ describe('variants in the run config', () => {
       ]);
     },
   );
+
+  it('examples/byo-kind.yaml is a valid run config for kind and kube, its server from an image', async () => {
+    const file = parse(await readFile(new URL('../examples/byo-kind.yaml', import.meta.url), 'utf8'));
+    const config = buildRunConfig({ ...file, cluster: 'kube' }, {});
+    expect(config.variantDefinitions.map((d) => [d.name, d.server, d.foreign?.kube?.image])).toEqual([
+      ['everything', 'foreign', 'mcpbench-byo/server-everything:dev'],
+    ]);
+    expect(preflightNotes(config)).toHaveLength(1);
+  });
 
   it('preflight on kube says the image is used as it is, and loads nothing', () => {
     const image = 'registry.example/team/server:1.2';

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { kindUnavailable, loadImagesIntoKind } from '../kind/provider.js';
 
 /**
  * A server that is not ours on a real cluster, through the real CLI: the MCP reference server
  * (@modelcontextprotocol/server-everything, 2025-11-25, sessions in memory) from its own image
- * (`bash cluster/offline/build.sh byo`), a shortened ttl-cache and pod-kill. kind unless
+ * (`bash cluster/offline/build.sh byo`), examples/byo-kind.yaml: a shortened ttl-cache and pod-kill. kind unless
  * MCPBENCH_KUBECONFIG names a cluster for the kube provider (there the image is used as it is; when
  * that cluster is a kind cluster, context kind-NAME, the test loads the image into it first, as the
  * kind provider would). Skips, saying why, when there is no cluster or no image.
@@ -31,23 +31,6 @@ function imageMissing(): string | null {
 }
 const skipReason = (kubeconfig ? null : await kindUnavailable()) ?? imageMissing();
 if (skipReason) console.warn(`bring-your-own cluster test skipped: ${skipReason}`);
-
-const variant = {
-  name: 'everything',
-  protocol: 'auto',
-  routing: 'client-ip',
-  replicas: 2,
-  kube: { image: IMAGE, containerPort: 8080 },
-  readiness: 'mcp',
-  liveness: 'none',
-  workload: {
-    onlyListed: true,
-    tools: {
-      echo: { weight: 3, arguments: { message: 'hello {{seq}}' } },
-      'get-sum': { arguments: { a: '{{int:1:100}}', b: '{{int:1:100}}' } },
-    },
-  },
-};
 
 interface Sample {
   replicas: Array<{
@@ -75,18 +58,11 @@ describe.skipIf(skipReason !== null)('a server that is not ours on a real cluste
     const dir = await mkdtemp(join(tmpdir(), 'mcpbench-byo-kube-'));
     const out = join(dir, 'run');
     const config = join(dir, 'byo.yaml');
-    await writeFile(
-      config,
-      // pod-kill for 8 s; ttl-cache long enough (40 s) for metrics-server to have scraped its pods
-      // twice (at its 15 s resolution), so their CPU and memory show up in the samples.
-      stringify({
-        experiments: ['ttl-cache', 'pod-kill'],
-        trials: 1,
-        duration: '8s',
-        overrides: { 'ttl-cache': { duration: '40s' } },
-        variants: [variant],
-      }),
-    );
+    // examples/byo-kind.yaml, with ttl-cache long enough (40 s) for metrics-server to have scraped its
+    // pods twice (at its 15 s resolution), so their CPU and memory show up in the samples.
+    const example = parse(await readFile(join(root, 'examples/byo-kind.yaml'), 'utf8'));
+    expect(example.variants[0].kube.image).toBe(IMAGE);
+    await writeFile(config, stringify({ ...example, overrides: { 'ttl-cache': { duration: '40s' } } }));
     const args = kubeconfig
       ? ['--cluster', 'kube', ...(context ? ['--context', context] : [])]
       : ['--cluster', 'kind'];
