@@ -136,6 +136,9 @@ async function kindRun(kind: string, args: string[]): Promise<{ stdout: string; 
   return run(kind, args, { env: await envForKind(), maxBuffer: 16 << 20 });
 }
 
+/** The example's server-everything image, built by `cluster/offline/build.sh byo`. */
+const BYO_EXAMPLE_IMAGE = 'mcpbench-byo/server-everything:dev';
+
 /**
  * The images of variants that are not ours that the local Docker engine does not have, each with what
  * to do: kind can only load an image the engine has (it pulls nothing), so a run stops before anything
@@ -150,7 +153,11 @@ export async function missingForeignImages(
       out.push({
         variant: v.name,
         image: v.image,
-        message: `image ${v.image} is not in the local Docker engine: build it (docker build -t ${v.image} .) or pull it (docker pull ${v.image}), then run again; the harness loads it into the kind cluster`,
+        message:
+          `image ${v.image} is not in the local Docker engine: build it (docker build -t ${v.image} .) or pull it (docker pull ${v.image}), then run again; the harness loads it into the kind cluster` +
+          (v.image === BYO_EXAMPLE_IMAGE
+            ? ' (for examples/byo-kind.yaml: npm run byo:install && bash cluster/offline/build.sh byo)'
+            : ''),
       });
   return out;
 }
