@@ -86,9 +86,10 @@ export interface VariantSummary {
     maxReplicas: number;
     scaleDownMs: number | null;
     /**
-     * while scaled out after each step: how evenly requests spread over the ready replicas (mean over
-     * steps), counted from the replica header of each answer, or (a server that names no replica) from
-     * the local Service's own counts
+     * while scaled out after each step: how evenly load spread over the ready replicas (mean over
+     * steps): requests counted per replica from the answers' replica header, or, for a server that names
+     * no replica, from the local Service's own counts (`service-proxy`) or each pod's mean CPU from the
+     * samples (`cpu`: the metrics API on kind/kube)
      */
     loadSpread: {
       replicas: number;
@@ -96,7 +97,7 @@ export interface VariantSummary {
       busiestShare: number;
       idlestShare: number;
       /** absent in older runs: the replica header */
-      source?: 'replica-header' | 'service-proxy';
+      source?: 'replica-header' | 'service-proxy' | 'cpu';
     } | null;
     /**
      * The experiment's premise: the base load sits below the CPU target, so a scale-up is the step's doing.
@@ -226,7 +227,7 @@ export interface HpaStepRow {
     cv: number;
     busiestShare: number;
     idlestShare: number;
-    source?: 'replica-header' | 'service-proxy';
+    source?: 'replica-header' | 'service-proxy' | 'cpu';
   } | null;
   /** worst 1 s p99 in the base before the step (at minReplicas) and in the step */
   baseP99Us: number | null;

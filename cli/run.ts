@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { analyseRun } from '../analysis/index.js';
 import { VARIANT_NAMES } from '../cluster/provider.js';
 import { buildRunConfig, ConfigError, readConfigFile, resolveExperiments } from '../experiments/config.js';
-import { formatProblem, preflight } from '../experiments/preflight.js';
+import { formatProblem, preflight, preflightNotes } from '../experiments/preflight.js';
 import { createProvider, prepareRunCluster } from '../experiments/providers.js';
 import { EXPERIMENT_NAMES } from '../experiments/registry.js';
 import { estimateSeconds, RunInterrupted, runSuite } from '../experiments/runner.js';
@@ -150,6 +150,7 @@ export function registerRunCommand(program: Command): void {
           exitCode: 2,
         });
       }
+      for (const note of preflightNotes(config)) process.stderr.write(`mcpbench run: ${note}\n`);
       const tty = process.stderr.isTTY && !opts.json;
       let liveShown = false;
       const log = (line: string) => {

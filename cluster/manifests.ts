@@ -91,12 +91,22 @@ function render(file: string, vars: Record<string, string>): K8sObject[] {
 /**
  * A server that is not ours runs the user's image with its own entry point, env, port and probes
  * (or none); the rest of the objects (strategy, preStop, PDB, Service, HPA) stay the manifests'.
+ *
+ * The image is used as it is (`imagePullPolicy: IfNotPresent`): kind loads it into the node first, a
+ * kube cluster has it or pulls it. Readiness `mcp` is a tcpSocket probe on the container port: a
+ * kubelet httpGet counts only 200-399, and an MCP endpoint answers a bare GET with 400 or 405, so
+ * "accepts connections" is the most a probe can ask of any server (the local provider asks for an
+ * HTTP answer below 500 on the MCP path). Of the preparation for disruption, the preStop delay, the
+ * grace period and the PodDisruptionBudget need nothing from the server; turning unready on SIGTERM
+ * while still serving, `Connection: close` and the drain of in-flight work are the server's own
+ * (the report says so), so a server that exits on SIGTERM drops what it was serving.
  */
 function foreignContainer(deployment: K8sObject, container: K8sObject, d: VariantDefinition): void {
   const f = d.foreign;
   if (!f) throw new Error(`${d.name}: a foreign variant needs its server described`);
   deployment.metadata.annotations = { ...deployment.metadata.annotations, 'mcpbench/server': 'foreign' };
   container.image = f.kube?.image ?? `mcpbench-byo/${d.name}:no-image-given`;
+  container.imagePullPolicy = 'IfNotPresent';
   delete container.args;
   container.ports = [{ name: 'http', containerPort: f.kube?.containerPort ?? 8080 }];
   container.env = Object.entries(f.kube?.env ?? {}).map(([name, value]) => ({ name, value }));
@@ -264,11 +274,13 @@ export function gatewayObjects(
   routing: L7Routing,
   namespace: string,
   image = 'mcpbench/gateway:dev',
+  /** the port the variant's pods listen on (a server that is not ours: its containerPort) */
+  podPort = 8080,
 ): K8sObject[] {
   // HAProxy balances per pod: it resolves the pods behind the backendRef's Service through the
   // headless Service gateway.yaml adds next to it (<service>-pods).
   const servers = (service: string) =>
-    `server-template pod 16 ${service}-pods.${namespace}.svc.cluster.local:8080 resolvers kube init-addr none check inter 1s`;
+    `server-template pod 16 ${service}-pods.${namespace}.svc.cluster.local:${podPort} resolvers kube init-addr none check inter 1s`;
   const rules = l7RulesOf(name, routing);
   for (const rule of rules.rules)
     if (rule.backend !== `mcp-${name}`)

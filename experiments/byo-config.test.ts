@@ -1,13 +1,29 @@
-import { mkdtemp } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { variantSpec } from '../cluster/manifests.js';
 import { BUILTIN_VARIANT_NAMES } from '../cluster/variants.js';
 import { buildRunConfig, ConfigError, resolveExperiments, variantDefinition } from './config.js';
-import { formatProblem, preflight } from './preflight.js';
+import { formatProblem, preflight, preflightNotes } from './preflight.js';
 
 /** Variants defined in the run config (servers that are not ours): validation and preflight. */
+
+/** Whether a Docker engine answers here (the kind image check asks it), and an image it has (or none). */
+const { dockerWorks, presentImage } = (() => {
+  try {
+    const names = execFileSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}'], {
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((n) => n && !n.includes('<none>'));
+    return { dockerWorks: true, presentImage: names[0] };
+  } catch {
+    return { dockerWorks: false, presentImage: undefined };
+  }
+})();
 
 const everything = {
   name: 'everything',
@@ -117,8 +133,60 @@ describe('variants in the run config', () => {
     ).filter((p) => p.startsWith('variants'));
     expect(onKind).toEqual([
       expect.stringMatching(
-        /^variants\[1\]: everything: a server that is not ours runs on --cluster local only/,
+        /^variants\[1\]\.kube: everything: --cluster kind runs the server from an image: give kube\.image/,
       ),
     ]);
+  });
+
+  it.skipIf(!dockerWorks)(
+    'preflight on kind: an image the Docker engine lacks is named, with what to do',
+    async () => {
+      const runDir = join(await mkdtemp(join(tmpdir(), 'mcpbench-byo-')), 'run');
+      const config = buildRunConfig(
+        {
+          cluster: 'kind',
+          experiments: ['ttl-cache'],
+          variants: [
+            { ...everything, kube: { image: 'mcpbench-byo/no-such-server:never-built' } },
+            ...(presentImage ? [{ ...everything, name: 'present', kube: { image: presentImage } }] : []),
+          ],
+        },
+        {},
+      );
+      const problems = (
+        await preflight({ config, experiments: resolveExperiments(config), runDir, runDirSource: '--out' })
+      )
+        .map(formatProblem)
+        .filter((p) => p.startsWith('variants'));
+      // Only the missing one: the other image is one the engine has.
+      expect(problems).toEqual([
+        'variants[0].kube.image: everything: image mcpbench-byo/no-such-server:never-built is not in the local Docker engine: ' +
+          'build it (docker build -t mcpbench-byo/no-such-server:never-built .) or pull it (docker pull mcpbench-byo/no-such-server:never-built), ' +
+          'then run again; the harness loads it into the kind cluster',
+      ]);
+    },
+  );
+
+  it('examples/byo-kind.yaml is a valid run config for kind and kube, its server from an image', async () => {
+    const file = parse(await readFile(new URL('../examples/byo-kind.yaml', import.meta.url), 'utf8'));
+    const config = buildRunConfig({ ...file, cluster: 'kube' }, {});
+    expect(config.variantDefinitions.map((d) => [d.name, d.server, d.foreign?.kube?.image])).toEqual([
+      ['everything', 'foreign', 'mcpbench-byo/server-everything:dev'],
+    ]);
+    expect(preflightNotes(config)).toHaveLength(1);
+  });
+
+  it('preflight on kube says the image is used as it is, and loads nothing', () => {
+    const image = 'registry.example/team/server:1.2';
+    const config = buildRunConfig(
+      { cluster: 'kube', experiments: ['ttl-cache'], variants: ['rc', { ...everything, kube: { image } }] },
+      {},
+    );
+    expect(preflightNotes(config)).toEqual([
+      `everything: --cluster kube runs image ${image} as it is (imagePullPolicy IfNotPresent): the cluster's nodes must have it or be able to pull it; the harness loads nothing`,
+    ]);
+    expect(
+      preflightNotes(buildRunConfig({ experiments: ['ttl-cache'], variants: [everything] }, {})),
+    ).toEqual([]);
   });
 });

@@ -23,8 +23,13 @@ export async function loadTarget(
   url: string,
   variant: VariantDefinition,
   def: ExperimentDefinition,
-  /** the Service counts requests per replica (local provider): load spread needs no replica header */
-  serviceCounts = false,
+  /** how the cluster measures a replica from outside the server */
+  options: {
+    /** the Service counts requests per replica (local provider): load spread needs no replica header */
+    serviceCounts?: boolean;
+    /** the cluster samples each pod's CPU (kind/kube: the metrics API): load spread from per-pod CPU */
+    perPodCpu?: boolean;
+  } = {},
 ): Promise<LoadTarget> {
   let protocol: ProtocolVersion;
   let detectedBy: string | undefined;
@@ -46,7 +51,10 @@ export async function loadTarget(
   if (!w.handle) notApplicable.handles = 'no handle flow (workload.handle)';
   if (protocol === LEGACY) notApplicable.ttl = '2025-11-25 list results carry no ttlMs';
   else if (!offer.ttlMs) notApplicable.ttl = 'tools/list answered with no ttlMs: nothing to cache';
-  if (!offer.replicaHeader && !serviceCounts)
+  // Without a replica header, the local Service's counts or (kind/kube) each pod's CPU from the metrics
+  // API give the load spread (the report says which); elsewhere there is none.
+  const serviceCounts = options.serviceCounts === true;
+  if (!offer.replicaHeader && !serviceCounts && !options.perPodCpu)
     notApplicable.replicaHeader = `answers name no replica (${REPLICA_HEADER} header): no per-replica load spread`;
   if (protocol !== LEGACY)
     notApplicable.sessions = '2026-07-28 is stateless: no sessions to hold, so no memory per session';
@@ -56,7 +64,9 @@ export async function loadTarget(
       ? `the ${REPLICA_HEADER} response header`
       : serviceCounts
         ? "the Service proxy's own per-replica request counts"
-        : 'not measured',
+        : options.perPodCpu
+          ? "each pod's CPU from the metrics API"
+          : 'not measured',
     ...(serviceCounts
       ? {
           cpu: "the OS (/proc: the replica's processes' utime + stime)",
@@ -64,6 +74,12 @@ export async function loadTarget(
           ...(protocol === LEGACY
             ? { sessions: 'the Service proxy (Mcp-Session-Id values in use, not yet DELETEd)' }
             : {}),
+        }
+      : {}),
+    ...(options.perPodCpu
+      ? {
+          cpu: 'the metrics API (metrics-server: a CPU rate per pod)',
+          memory: "the metrics API (the pod's working set)",
         }
       : {}),
   };

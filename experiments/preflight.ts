@@ -218,18 +218,24 @@ const checkRedisUrl: PreflightCheck = ({ config }) =>
 
 /**
  * Variants whose server is not ours: on local their command must be there (a name in PATH, or a path
- * from their working directory) and so must that directory; kind and kube do not run them yet.
+ * from their working directory) and so must that directory; on kind and kube they need an image
+ * (`kube.image`), and on kind the local Docker engine must have it (the harness loads it into the
+ * cluster; kind pulls nothing).
  */
 const checkForeignVariants: PreflightCheck = async ({ config }) => {
   const problems: PreflightProblem[] = [];
+  const toLoad: Array<{ name: string; image: string; field: string }> = [];
   for (const [i, d] of config.variantDefinitions.entries()) {
     if (d.server !== 'foreign') continue;
     const field = `variants[${i}]`;
     if (config.cluster !== 'local') {
-      problems.push({
-        field,
-        message: `${d.name}: a server that is not ours runs on --cluster local only in this version (kind/kube image loading is not built yet)`,
-      });
+      const image = d.foreign?.kube?.image;
+      if (!image)
+        problems.push({
+          field: `${field}.kube`,
+          message: `${d.name}: --cluster ${config.cluster} runs the server from an image: give kube.image (and kube.containerPort, kube.env)`,
+        });
+      else if (config.cluster === 'kind') toLoad.push({ name: d.name, image, field: `${field}.kube.image` });
       continue;
     }
     const local = d.foreign?.local;
@@ -255,8 +261,32 @@ const checkForeignVariants: PreflightCheck = async ({ config }) => {
         message: `"${local.command}" is not an executable file${local.command.includes('/') ? ` (from ${cwd})` : ' in PATH'}; install the server first (for examples/byo.yaml: npm run byo:install)`,
       });
   }
+  if (toLoad.length && (await findExecutable('docker'))) {
+    const kind = await import('../cluster/kind/provider.js');
+    for (const m of await kind.missingForeignImages(toLoad))
+      problems.push({
+        field: toLoad.find((t) => t.name === m.variant)?.field ?? 'variants',
+        message: `${m.variant}: ${m.message}`,
+      });
+  }
   return problems;
 };
+
+/**
+ * What the run will do that the user should know before it starts, though nothing is wrong: on kube a
+ * server that is not ours runs from its image as it is (`imagePullPolicy: IfNotPresent`), nothing is
+ * loaded or built for it.
+ */
+export function preflightNotes(config: RunConfig): string[] {
+  if (config.cluster !== 'kube') return [];
+  return config.variantDefinitions.flatMap((d) =>
+    d.server === 'foreign' && d.foreign?.kube?.image
+      ? [
+          `${d.name}: --cluster kube runs image ${d.foreign.kube.image} as it is (imagePullPolicy IfNotPresent): the cluster's nodes must have it or be able to pull it; the harness loads nothing`,
+        ]
+      : [],
+  );
+}
 
 /**
  * The steps and the time after each that an HPA needs to show a scale-up and a scale-down: each step

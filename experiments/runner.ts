@@ -156,7 +156,10 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
         }
         const handle = handles.get(step.variant);
         if (!handle) throw new Error(`provider did not bring up ${step.variant}`);
-        const target = await loadTarget(handle.url, definition, step.def, handle.countsRequests === true);
+        const target = await loadTarget(handle.url, definition, step.def, {
+          serviceCounts: handle.countsRequests === true,
+          perPodCpu: provider.name !== 'local',
+        });
         if (target.info && !manifest.variantInfo?.[step.variant]) {
           manifest.variantInfo = { ...manifest.variantInfo, [step.variant]: target.info };
           const line = describeTarget(step.variant, target);

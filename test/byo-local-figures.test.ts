@@ -54,7 +54,7 @@ async function upForeign(
   const handle = (await provider.up([spec])).get(name);
   if (!handle) throw new Error(`${name} did not come up`);
   expect(handle.countsRequests).toBe(true);
-  const target = await loadTarget(handle.url, definition, def, handle.countsRequests);
+  const target = await loadTarget(handle.url, definition, def, { serviceCounts: handle.countsRequests });
   return { handle, target };
 }
 

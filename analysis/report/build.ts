@@ -16,6 +16,19 @@ function deploymentLabel(deployment: RunSummary['deployment']): string {
   return 'not recorded (runs before this field deployed unprepared manifests)';
 }
 
+/**
+ * What "prepared" means for a server that is not ours: the parts that need nothing from the server
+ * apply; the ones a server does itself on SIGTERM are its own (ours turn unready and drain).
+ */
+const FOREIGN_PREPARED_NOTE: Block = {
+  kind: 'note',
+  text: [
+    'Prepared deployment, for these servers: the preStop delay, the grace period and the PodDisruptionBudget apply as for ours; ',
+    'turning unready on SIGTERM while still serving, Connection: close and draining in-flight work are each server’s own, ',
+    'so one that exits at once on SIGTERM drops what it was serving, and its rollout and kill errors include that.',
+  ],
+};
+
 const MECHANISM_WORDS: Record<string, string> = {
   'cgroup-v1': 'a CFS quota per replica, cgroup v1',
   'cgroup-v2': 'a CFS quota per replica, cgroup v2',
@@ -105,6 +118,7 @@ export function buildReport(summary: RunSummary): ReportModel {
             ]),
           ),
         },
+        ...(summary.deployment === 'prepared' ? [FOREIGN_PREPARED_NOTE] : []),
       ],
     });
   if (summary.interruptedTrials?.length)

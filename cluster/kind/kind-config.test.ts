@@ -43,6 +43,9 @@ describe('the kind config generated from an hpa spec', () => {
       'horizontal-pod-autoscaler-initial-readiness-delay': '2s',
     });
     expect(kubelet).toEqual({ kind: 'KubeletConfiguration', failCgroupV1: false });
+    // The aggregator goes to metrics-server's endpoints, never through a ClusterIP kube-proxy may not
+    // have programmed yet.
+    expect(cluster?.apiServer).toEqual({ extraArgs: { 'enable-aggregator-routing': 'true' } });
   });
 
   it("the realistic profile is Kubernetes' own defaults", () => {

@@ -75,6 +75,8 @@ export interface KindOptions {
   hpa?: Partial<HpaSpec>;
   /** How long to wait for the metrics API to work before a run (ms, default 180 s). */
   addonTimeoutMs?: number;
+  /** More images to load with ours: those of the variants that are not ours (their `kube.image`). */
+  extraImages?: string[];
 }
 
 export function kindPaths(opts: KindOptions = {}) {
@@ -133,6 +135,39 @@ async function envForKind(): Promise<NodeJS.ProcessEnv> {
 
 async function kindRun(kind: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
   return run(kind, args, { env: await envForKind(), maxBuffer: 16 << 20 });
+}
+
+/** The example's server-everything image, built by `cluster/offline/build.sh byo`. */
+const BYO_EXAMPLE_IMAGE = 'mcpbench-byo/server-everything:dev';
+
+/**
+ * The images of variants that are not ours that the local Docker engine does not have, each with what
+ * to do: kind can only load an image the engine has (it pulls nothing), so a run stops before anything
+ * starts (preflight, and again in up()).
+ */
+export async function missingForeignImages(
+  variants: Array<{ name: string; image: string }>,
+): Promise<Array<{ variant: string; image: string; message: string }>> {
+  const out: Array<{ variant: string; image: string; message: string }> = [];
+  for (const v of variants)
+    if (!(await dockerImageExists(v.image)))
+      out.push({
+        variant: v.name,
+        image: v.image,
+        message:
+          `image ${v.image} is not in the local Docker engine: build it (docker build -t ${v.image} .) or pull it (docker pull ${v.image}), then run again; the harness loads it into the kind cluster` +
+          (v.image === BYO_EXAMPLE_IMAGE
+            ? ' (for examples/byo-kind.yaml: npm run byo:install && bash cluster/offline/build.sh byo)'
+            : ''),
+      });
+  return out;
+}
+
+/** The images of the variants that are not ours, by variant (those that name one). */
+function foreignImagesOf(variants: VariantSpec[]): Array<{ name: string; image: string }> {
+  return variants.flatMap((v) =>
+    v.foreign?.kube?.image ? [{ name: v.name, image: v.foreign.kube.image }] : [],
+  );
 }
 
 async function dockerImageExists(image: string): Promise<boolean> {
@@ -198,7 +233,8 @@ export async function kindClusterUp(
       );
   }
   const gateway = (await dockerImageExists(p.gatewayImage)) ? [p.gatewayImage] : [];
-  await loadImagesOnce(p, [p.image, p.redisImage, p.metricsServerImage, ...gateway], log);
+  const extra = [...new Set(opts.extraImages ?? [])];
+  await loadImagesOnce(p, [p.image, p.redisImage, p.metricsServerImage, ...gateway, ...extra], log);
   await installMetricsServer(kc, p.metricsServerImage, cadence);
   await waitForMetricsApi(kc, { log, ...(opts.addonTimeoutMs ? { timeoutMs: opts.addonTimeoutMs } : {}) });
   return { kubeconfig: p.kubeconfig, created, gatewayLoaded: gateway.length > 0 };
@@ -231,6 +267,14 @@ async function loadImagesOnce(
     have[image] = id;
     await writeFileAtomic(file, JSON.stringify({ node, images: have }, null, 2));
   }
+}
+
+/**
+ * Loads images into an existing kind cluster through the same once-per-node cache as the cluster's
+ * bring-up (for a kind cluster reached as a kube context, whose images the kube provider never loads).
+ */
+export async function loadImagesIntoKind(opts: KindOptions, images: string[]): Promise<void> {
+  await loadImagesOnce(kindPaths(opts), images, opts.log ?? (() => {}));
 }
 
 export type KindClusterState =
@@ -351,7 +395,16 @@ class KindProvider implements ClusterProvider {
     const why = await kindUnavailable(this.opts);
     if (why) throw new Error(`--cluster kind: ${why}`);
     const p = kindPaths(this.opts);
-    const { kubeconfig, gatewayLoaded } = await kindClusterUp(this.opts);
+    // A server that is not ours runs from the user's image, loaded with ours (the same once-per-node
+    // cache); one the Docker engine lacks stops the run before the cluster is touched.
+    const foreign = foreignImagesOf(variants);
+    const missing = await missingForeignImages(foreign);
+    if (missing.length)
+      throw new Error(`--cluster kind: ${missing.map((m) => `${m.variant}: ${m.message}`).join('; ')}`);
+    const { kubeconfig, gatewayLoaded } = await kindClusterUp({
+      ...this.opts,
+      extraImages: [...(this.opts.extraImages ?? []), ...foreign.map((f) => f.image)],
+    });
     this.kube = new KubeProvider({
       kubeconfig,
       providerName: 'kind',

@@ -147,9 +147,18 @@ export class KubeProvider implements ClusterProvider {
     await this.objects.patch(o, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
   }
 
+  /** The NodePort the caller publishes for the variant, if any (kind has three, one per built-in name). */
+  private nodePortOf(variant: VariantName): number | undefined {
+    const exposure = this.opts.exposure;
+    return exposure?.mode === 'nodeport' ? exposure.nodePorts[variant] : undefined;
+  }
+
   private exposeService(obj: K8sObject, variant: VariantName): K8sObject {
     const exposure = this.opts.exposure;
     if (obj.kind !== 'Service' || exposure?.mode !== 'nodeport') return obj;
+    // A variant with no published NodePort (a server that is not ours, under its own name) keeps its
+    // ClusterIP Service; the harness reaches it by port-forward (serviceUrl).
+    if (this.nodePortOf(variant) === undefined) return obj;
     const o = structuredClone(obj);
     o.spec.type = 'NodePort';
     o.spec.ports[0].nodePort = exposure.nodePorts[variant];
@@ -203,7 +212,13 @@ export class KubeProvider implements ClusterProvider {
           );
         // Clients reach the gateway (on the variant's exposed port); it reaches the pods.
         for (const o of objectsFor(spec, this.opts.image)) await this.apply(o);
-        for (const o of gatewayObjects(spec.name, spec.routing, this.namespace, this.opts.gatewayImage))
+        for (const o of gatewayObjects(
+          spec.name,
+          spec.routing,
+          this.namespace,
+          this.opts.gatewayImage,
+          podPortOf(spec),
+        ))
           await this.apply(
             o.metadata.name === `mcp-${spec.name}-gateway` ? this.exposeService(o, spec.name) : o,
           );
@@ -217,7 +232,7 @@ export class KubeProvider implements ClusterProvider {
     const handles = new Map<VariantName, VariantHandle>();
     for (const spec of variants) {
       const url = await this.urlFor(spec);
-      await waitReachable(url, this.timeoutMs);
+      await waitReachable(url, this.timeoutMs, spec);
       handles.set(spec.name, this.handle(spec, url, this.inClusterUrl(spec)));
     }
     return handles;
@@ -228,7 +243,7 @@ export class KubeProvider implements ClusterProvider {
     // A Gateway API controller names the Gateway's Service itself; the host path is used there.
     if (this.viaGatewayApi.has(spec.name)) return undefined;
     const service = isL7Routing(spec.routing) ? `mcp-${spec.name}-gateway` : `mcp-${spec.name}`;
-    return `http://${service}.${this.namespace}.svc:80/mcp`;
+    return `http://${service}.${this.namespace}.svc:80${mcpPathOf(spec)}`;
   }
 
   runGenerators(request: GeneratorRequest): Promise<GeneratorRun> {
@@ -264,7 +279,7 @@ export class KubeProvider implements ClusterProvider {
     const rtt = new ServiceProxy({ affinity: 'none', rttMs: spec.rttMs });
     rtt.setEndpoints([{ name: spec.name, port: Number(new URL(url).port) }]);
     this.rttProxies.push(rtt);
-    return `http://127.0.0.1:${await rtt.listen()}/mcp`;
+    return `http://127.0.0.1:${await rtt.listen()}${mcpPathOf(spec)}`;
   }
 
   /**
@@ -312,20 +327,25 @@ export class KubeProvider implements ClusterProvider {
         { affinity: 'none' },
       );
       this.forwarders.push(fwd);
-      return `http://127.0.0.1:${await fwd.listen()}/mcp`;
+      return `http://127.0.0.1:${await fwd.listen()}${mcpPathOf(spec)}`;
     }
-    if (exposure.mode === 'nodeport') {
-      return `http://${exposure.host}:${exposure.nodePorts[spec.name]}/mcp`;
+    const nodePort = this.nodePortOf(spec.name);
+    if (exposure.mode === 'nodeport' && nodePort !== undefined) {
+      return `http://${exposure.host}:${nodePort}${mcpPathOf(spec)}`;
     }
-    const selector = isL7Routing(spec.routing)
-      ? `mcpbench/gateway=${spec.name}`
-      : `mcpbench/variant=${spec.name}`;
-    const fwd = new PodPortForwarder(this.kc, this.namespace, selector, 8080, {
+    if (exposure.mode === 'nodeport')
+      this.events.emit('cluster', 'note', {
+        message: `${spec.name}: no NodePort is published for this name; the harness reaches it by port-forward through the API server (in-cluster generators use its Service)`,
+      });
+    const l7 = isL7Routing(spec.routing);
+    const selector = l7 ? `mcpbench/gateway=${spec.name}` : `mcpbench/variant=${spec.name}`;
+    // The L7 gateway (HAProxy) listens on 8080; a variant's pods on their container port.
+    const fwd = new PodPortForwarder(this.kc, this.namespace, selector, l7 ? 8080 : podPortOf(spec), {
       affinity: spec.routing === 'client-ip' ? 'client-ip' : 'none',
     });
     this.forwarders.push(fwd);
     const port = await fwd.listen();
-    return `http://127.0.0.1:${port}/mcp`;
+    return `http://127.0.0.1:${port}${mcpPathOf(spec)}`;
   }
 
   /** Resolves when the Deployment's newest ReplicaSet is fully rolled out and no old pod is left. */
@@ -348,7 +368,7 @@ export class KubeProvider implements ClusterProvider {
     this.stops.push(
       watchObjects(this.kc, `/api/v1/namespaces/${ns}/pods`, {}, (phase, pod: k8s.V1Pod) => {
         const name = pod.metadata?.name ?? '?';
-        const variant = variantOf(pod.metadata?.labels);
+        const variant = this.variantOf(pod.metadata?.labels);
         if (!variant) return;
         if (phase === 'ADDED' && !seenReady.has(name)) {
           seenReady.set(name, false);
@@ -372,7 +392,7 @@ export class KubeProvider implements ClusterProvider {
     const lastReplicas = new Map<string, number>();
     this.stops.push(
       watchObjects(this.kc, `/apis/apps/v1/namespaces/${ns}/deployments`, {}, (_p, d: k8s.V1Deployment) => {
-        const variant = variantOf(d.metadata?.labels);
+        const variant = this.variantOf(d.metadata?.labels);
         const replicas = d.spec?.replicas ?? 0;
         const name = d.metadata?.name ?? '?';
         const before = lastReplicas.get(name);
@@ -389,7 +409,7 @@ export class KubeProvider implements ClusterProvider {
         `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`,
         {},
         (_p, h: k8s.V2HorizontalPodAutoscaler) => {
-          const variant = variantOf(h.metadata?.labels);
+          const variant = this.variantOf(h.metadata?.labels);
           if (!variant) return;
           const s = h.status;
           const cpu = s?.currentMetrics?.find((m) => m.type === 'Resource')?.resource?.current;
@@ -437,6 +457,12 @@ export class KubeProvider implements ClusterProvider {
     timer.unref();
     void poll();
     this.stops.push(() => clearInterval(timer));
+  }
+
+  /** The variant a pod, Deployment or HPA belongs to: one this provider brought up (Redis is none). */
+  private variantOf(labels: Record<string, string> | undefined): VariantName | undefined {
+    const v = labels?.['mcpbench/variant'];
+    return v !== undefined && this.specs.has(v) ? v : undefined;
   }
 
   private async podsOf(variant: VariantName): Promise<k8s.V1Pod[]> {
@@ -615,20 +641,53 @@ export function objectsFor(spec: VariantSpec, image?: string): K8sObject[] {
   return variantObjects(spec.name, { ...overridesFromSpec(spec), ...(image ? { image } : {}) });
 }
 
+/** The MCP endpoint's path: ours serve /mcp, a server that is not ours where its variant says. */
+function mcpPathOf(spec: VariantSpec): string {
+  return spec.foreign?.path ?? '/mcp';
+}
+
+/** The port the variant's pods listen on: ours 8080, a server that is not ours its containerPort. */
+function podPortOf(spec: VariantSpec): number {
+  return spec.foreign?.kube?.containerPort ?? 8080;
+}
+
+/**
+ * What answers "this Service works" through the load's URL: our servers' /healthz (200); a server
+ * that is not ours, its readiness path (200-399, as a kubelet counts it) or, with readiness `mcp`, its
+ * MCP endpoint answering a plain GET below 500 (the local provider's readiness for `mcp`).
+ */
+export function reachabilityProbe(
+  mcpUrl: string,
+  spec: Pick<VariantSpec, 'foreign'>,
+): { url: string; ok: (status: number) => boolean } {
+  const f = spec.foreign;
+  const base = new URL(mcpUrl);
+  if (!f)
+    return { url: `${base.origin}${base.pathname.replace(/\/mcp$/, '')}/healthz`, ok: (s) => s === 200 };
+  if (f.readiness === 'mcp') return { url: mcpUrl, ok: (s) => s < 500 };
+  return { url: `${base.origin}${f.readiness.httpPath}`, ok: (s) => s >= 200 && s < 400 };
+}
+
 /**
  * A rolled-out Deployment is not yet a working Service: kube-proxy programs a new NodePort a moment
  * later, and until then the node's published port accepts and resets (or stalls) connections.
- * Probe /healthz through the very URL the load will use, each attempt bounded, until it answers.
+ * Probe the variant's health (reachabilityProbe) through the very URL the load will use, each attempt
+ * bounded, until it answers.
  */
-async function waitReachable(mcpUrl: string, timeoutMs: number): Promise<void> {
-  const health = mcpUrl.replace(/\/mcp$/, '/healthz');
+async function waitReachable(
+  mcpUrl: string,
+  timeoutMs: number,
+  spec: Pick<VariantSpec, 'foreign'>,
+): Promise<void> {
+  const probe = reachabilityProbe(mcpUrl, spec);
+  const health = probe.url;
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     try {
       const res = await fetch(health, { signal: AbortSignal.timeout(1_000) });
       await res.arrayBuffer();
-      if (res.ok) return;
+      if (probe.ok(res.status)) return;
       last = `HTTP ${res.status}`;
     } catch (err) {
       last = (err as Error).message;
@@ -655,11 +714,6 @@ export function isPodReady(p: k8s.V1Pod): boolean {
     !p.metadata?.deletionTimestamp &&
     (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
   );
-}
-
-function variantOf(labels: Record<string, string> | undefined): VariantName | undefined {
-  const v = labels?.['mcpbench/variant'];
-  return v === 'legacy-sticky' || v === 'legacy-redis' || v === 'rc' ? v : undefined;
 }
 
 /** Kubernetes CPU quantity ("250m", "1", "123456n", "12u") to millicores. */

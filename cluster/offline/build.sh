@@ -4,6 +4,7 @@
 #
 #   cluster/offline/build.sh            # every step, in order
 #   cluster/offline/build.sh k8s images # only the named steps (see STEPS below)
+#   cluster/offline/build.sh byo        # the image of a server that is not ours (never part of the default)
 #
 # Idempotent and resumable: every step leaves a stamp under .cache/offline/stamps keyed by its inputs,
 # and is skipped when the stamp is there. FORCE=1 ignores stamps. Heavy work runs under nice -n 15.
@@ -141,6 +142,27 @@ base_image_step() {
 }
 step_redis() { base_image_step redis mcpbench/redis:dev redis.Dockerfile "Debian redis-server"; }
 step_gateway() { base_image_step gateway mcpbench/gateway:dev gateway.Dockerfile "Debian haproxy"; }
+
+# ---------------------------------------------------------------------------------------------------
+# A server that is not ours, as an image (only when named: `build.sh byo`): the MCP reference server
+# from tools/byo-servers (npm run byo:install) on the node image, for a foreign variant on kind/kube.
+BYO_IMAGE=mcpbench-byo/server-everything:dev
+step_byo() {
+  local dir="$ROOT/tools/byo-servers"
+  if [[ ! -f "$dir/node_modules/@modelcontextprotocol/server-everything/package.json" ]]; then
+    log "tools/byo-servers is not installed: run npm run byo:install first"; return 1
+  fi
+  have_image mcpbench/node:20 || { log "no mcpbench/node:20 image: run the node step first"; return 1; }
+  local key; key="$(hash_of "$dir/package-lock.json" "$HERE/byo-everything.Dockerfile")-$(docker image inspect --format '{{.Id}}' mcpbench/node:20 | cut -c8-23)"
+  if stamp_ok byo "$key" && have_image "$BYO_IMAGE"; then return; fi
+  local ctx="$CACHE/ctx-byo"; rm -rf "$ctx"; mkdir -p "$ctx"
+  cp "$dir/package.json" "$dir/package-lock.json" "$ctx/"
+  cp -r "$dir/node_modules" "$ctx/node_modules"
+  cp "$HERE/byo-everything.Dockerfile" "$ctx/Dockerfile"
+  log "docker build $BYO_IMAGE (server-everything from tools/byo-servers)"
+  $NICE docker build -q --build-arg BASE_IMAGE=mcpbench/node:20 -t "$BYO_IMAGE" "$ctx" >"$LOGS/byo-image.log" 2>&1
+  stamp_set byo "$key"
+}
 
 # ---------------------------------------------------------------------------------------------------
 step_kind() {

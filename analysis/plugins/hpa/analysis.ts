@@ -17,7 +17,11 @@ import { scalingSummary } from './scaling.js';
 
 /** Which count a load spread came from, where it is not the replica header (a server that names no replica). */
 const spreadSourceNote = (spread: { source?: string }) =>
-  spread.source === 'service-proxy' ? " (from the Service proxy's per-replica counts)" : '';
+  spread.source === 'service-proxy'
+    ? " (from the Service proxy's per-replica counts)"
+    : spread.source === 'cpu'
+      ? ' (of per-pod CPU: the server names no replica)'
+      : '';
 
 /** Per-step metrics (one value per load step whose premise held), each tested legacy vs rc over steps. */
 const PER_STEP: readonly MetricName[] = [

@@ -186,3 +186,49 @@ describe('trialScaling', () => {
     expect(trialScaling(withHeader).loadSpread).toMatchObject({ cv: 0, source: 'replica-header' });
   });
 });
+
+describe('load spread', () => {
+  /** One scale-up to two replicas at 6.2 s; samples after it carry each pod's CPU. */
+  function scaledTrial(perReplica: Record<string, number> | null): Trial {
+    const t = trial({ baseCpu: 50, scaleUps: [6200] });
+    t.samples = Array.from({ length: 22 }, (_, i) => ({
+      tMs: i * 1000,
+      desired: i < 7 ? 1 : 2,
+      ready: i < 7 ? 1 : 2,
+      replicas: [
+        // base load (before the step at 5 s) below the 50% target, so the step's premise holds
+        { name: 'pod-a', ready: true, phase: 'running', cpuMillicores: i < 5 ? 50 : 150 },
+        ...(i < 7
+          ? []
+          : [{ name: 'pod-b', ready: i < 20, phase: 'running', cpuMillicores: i < 20 ? 50 : null }]),
+      ],
+    }));
+    t.engine = {
+      timeseries: Array.from({ length: 22 }, (_, s) => ({ t: s, perReplica: perReplica ?? {} })),
+    } as unknown as Trial['engine'];
+    return t;
+  }
+
+  it('counts requests per replica where the answers name the replica', () => {
+    const s = trialScaling(scaledTrial({ 'pod-a': 30, 'pod-b': 10 }));
+    expect(s.loadSpread).toEqual({
+      replicas: 2,
+      cv: 0.5,
+      busiestShare: 0.75,
+      idlestShare: 0.25,
+      source: 'replica-header',
+    });
+  });
+
+  it('uses each pod’s mean CPU where no answer names a replica, and says so', () => {
+    const s = trialScaling(scaledTrial(null));
+    // pod-a 150m, pod-b 50m (its unready and figure-less samples left out): mean 100, sd 50.
+    expect(s.loadSpread).toEqual({
+      replicas: 2,
+      cv: 0.5,
+      busiestShare: 0.75,
+      idlestShare: 0.25,
+      source: 'cpu',
+    });
+  });
+});

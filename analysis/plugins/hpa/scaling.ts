@@ -102,6 +102,22 @@ export function judgePremise(
   };
 }
 
+/** Each ready pod's mean CPU (millicores) over the samples in [fromMs, untilMs) that carry a figure for it. */
+function meanCpuPerPod(samples: Sample[], fromMs: number, untilMs: number): Record<string, number> {
+  const sum: Record<string, { total: number; n: number }> = {};
+  for (const s of samples) {
+    if (s.tMs < fromMs || s.tMs >= untilMs) continue;
+    for (const r of s.replicas) {
+      if (!r.ready || r.cpuMillicores === null) continue;
+      const acc = sum[r.name] ?? { total: 0, n: 0 };
+      acc.total += r.cpuMillicores;
+      acc.n += 1;
+      sum[r.name] = acc;
+    }
+  }
+  return Object.fromEntries(Object.entries(sum).map(([pod, a]) => [pod, a.total / a.n]));
+}
+
 /**
  * Requests the Service sent each replica in [fromMs, untilMs), from the samples' running counts
  * (serviceRequests): the last count inside the window less the last one before it (0 for a replica
@@ -155,7 +171,7 @@ function spreadOver(t: Trial, fromMs: number, untilMs: number): HpaStepRow['load
     for (const r of ready) per[r] ??= 0;
     for (const [r, n] of Object.entries(p.perReplica)) per[r] = (per[r] ?? 0) + n;
   }
-  let source: 'replica-header' | 'service-proxy' = 'replica-header';
+  let source: 'replica-header' | 'service-proxy' | 'cpu' = 'replica-header';
   const sum = (xs: number[]) => xs.reduce((a, n) => a + n, 0);
   if (seconds.length && sum(Object.values(per)) === 0) {
     // No answer named its replica (a server that is not ours): what the Service sent each one instead.
@@ -163,6 +179,10 @@ function spreadOver(t: Trial, fromMs: number, untilMs: number): HpaStepRow['load
     if (routed) {
       Object.assign(per, routed);
       source = 'service-proxy';
+    } else {
+      // kind/kube count nothing per replica: each pod's mean CPU over the same seconds (the metrics API)
+      Object.assign(per, meanCpuPerPod(t.samples, Math.min(...seconds), Math.max(...seconds) + 1000));
+      source = 'cpu';
     }
   }
   const counts = Object.values(per);
@@ -381,7 +401,7 @@ export function scalingSummary(trials: Trial[]): TrialScaling | null {
           busiestShare: meanOfField(spreads, 'busiestShare'),
           idlestShare: meanOfField(spreads, 'idlestShare'),
           // any step counted from the Service's counts: the figure is (at least partly) theirs
-          source: spreads.some((r) => r.source === 'service-proxy') ? 'service-proxy' : 'replica-header',
+          source: spreads.find((r) => r.source && r.source !== 'replica-header')?.source ?? 'replica-header',
         }
       : null,
     stepSyncs: syncs.length
