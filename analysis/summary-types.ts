@@ -109,6 +109,12 @@ export interface VariantSummary {
      * how many had no CPU from a ready pod: a replica failing readiness under the step leaves the HPA blind.
      */
     stepSyncs: { total: number; withoutMetrics: number } | null;
+    /**
+     * Pods asked for (by the HPA or the Deployment) that no node had room for, with the scheduler's
+     * reason: the scaling figures are then those of fewer replicas than asked (absent: none, or a run
+     * from before the field).
+     */
+    unschedulable?: Array<{ trial: number; pod: string; message: string }>;
     /** over every step: `failed` only when no step's premise held (each step has its own in `steps`) */
     premise: HpaPremise | null;
     /** every load step of every trial (absent in summaries written before steps were repeated) */

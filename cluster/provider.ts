@@ -123,6 +123,8 @@ export interface ClusterEvent {
     | 'rollout-end'
     | 'pod-started'
     | 'pod-ready'
+    /** the scheduler found no node with room for it (detail { pod, message }: the scheduler's reason) */
+    | 'pod-unschedulable'
     | 'pod-terminating'
     | 'endpoint-removed'
     | 'pod-sigterm'

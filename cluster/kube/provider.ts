@@ -365,6 +365,7 @@ export class KubeProvider implements ClusterProvider {
     const ns = this.namespace;
     const seenReady = new Map<string, boolean>();
     const seenTerminating = new Set<string>();
+    const seenUnschedulable = new Set<string>();
     this.stops.push(
       watchObjects(this.kc, `/api/v1/namespaces/${ns}/pods`, {}, (phase, pod: k8s.V1Pod) => {
         const name = pod.metadata?.name ?? '?';
@@ -373,6 +374,15 @@ export class KubeProvider implements ClusterProvider {
         if (phase === 'ADDED' && !seenReady.has(name)) {
           seenReady.set(name, false);
           this.events.emit(variant, 'pod-started', { pod: name, node: pod.spec?.nodeName });
+        }
+        // The scheduler found no node with room for the pod's requests: the replica the HPA or the
+        // Deployment asked for does not run, and the figures must say so (a 2-core kind node fills fast).
+        const unschedulable = pod.status?.conditions?.find(
+          (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
+        );
+        if (unschedulable && !seenUnschedulable.has(name)) {
+          seenUnschedulable.add(name);
+          this.events.emit(variant, 'pod-unschedulable', { pod: name, message: unschedulable.message ?? '' });
         }
         const ready = isPodReady(pod);
         if (ready && !seenReady.get(name)) this.events.emit(variant, 'pod-ready', { pod: name });
@@ -384,6 +394,7 @@ export class KubeProvider implements ClusterProvider {
         if (phase === 'DELETED') {
           seenReady.delete(name);
           seenTerminating.delete(name);
+          seenUnschedulable.delete(name);
           this.cpu.delete(name);
           this.events.emit(variant, 'pod-exited', { pod: name, phase: pod.status?.phase });
         }

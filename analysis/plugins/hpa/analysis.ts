@@ -139,6 +139,18 @@ function stepTable(rows: VariantSummary[]): Block[] {
       '. Latency and error rate are compared over step cycles (from one step’s fall to the next one’s: the base and the step), each cycle’s p50 and p99 the request-weighted mean of its seconds’.',
     ],
   });
+  for (const v of rows) {
+    const pending = v.scaling?.unschedulable ?? [];
+    if (!pending.length) continue;
+    const reasons = [...new Set(pending.map((p) => p.message))].join('; ');
+    blocks.push({
+      kind: 'note',
+      text: [
+        strong(`${v.variant}: ${pending.length} pod(s) never scheduled`),
+        ` (${reasons}): the HPA asked for more replicas than the nodes had room for (CPU requests), so its figures are those of the pods that fit. A capacity limit of the cluster, not of the server.`,
+      ],
+    });
+  }
   return blocks;
 }
 

@@ -232,3 +232,20 @@ describe('load spread', () => {
     });
   });
 });
+
+describe('pods no node had room for', () => {
+  it('are listed once each with the scheduler reason, so the figures say they are of fewer replicas', () => {
+    const t = trial({ baseCpu: 50, scaleUps: [6200, 7200] });
+    const message = '0/1 nodes are available: 1 Insufficient cpu.';
+    t.events.push({
+      tMs: 7300,
+      atMs: 1_007_300,
+      source: 'cluster',
+      kind: 'pod-unschedulable',
+      variant: 'rc',
+      detail: { pod: 'rc-3', message },
+    });
+    expect(trialScaling(t).unschedulable).toEqual([{ trial: 1, pod: 'rc-3', message }]);
+    expect(trialScaling(trial({ baseCpu: 50, scaleUps: [6200] })).unschedulable).toBeUndefined();
+  });
+});

@@ -369,6 +369,16 @@ const meanOfField = <K extends 'replicas' | 'cv' | 'busiestShare' | 'idlestShare
   k: K,
 ) => meanOf(rows.map((r) => r[k])) as number;
 
+/** The trials' pods no node had room for (`pod-unschedulable` events), once per pod. */
+function unschedulableOf(trials: Trial[]): Pick<TrialScaling, 'unschedulable'> {
+  const rows = trials.flatMap((t) =>
+    t.events
+      .filter((e) => e.kind === 'pod-unschedulable')
+      .map((e) => ({ trial: t.trial, pod: String(e.detail.pod), message: String(e.detail.message ?? '') })),
+  );
+  return rows.length ? { unschedulable: rows } : {};
+}
+
 /**
  * The scaling block of an experiment × variant summary over all its trials: the first trial's
  * timeline, every step, and the step figures averaged over the steps whose premise held.
@@ -404,6 +414,7 @@ export function scalingSummary(trials: Trial[]): TrialScaling | null {
           source: spreads.find((r) => r.source && r.source !== 'replica-header')?.source ?? 'replica-header',
         }
       : null,
+    ...unschedulableOf(trials),
     stepSyncs: syncs.length
       ? {
           total: syncs.reduce((s, x) => s + x.total, 0),
