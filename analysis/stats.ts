@@ -1,3 +1,4 @@
+import jStat from 'jstat';
 import { mean, quantileSorted } from 'simple-statistics';
 import { createRng } from '../util/prng.ts';
 
@@ -46,4 +47,22 @@ export function bootstrapDiff(a: number[], b: number[], seed = 1, iterations = 4
 export function spread(values: number[]): { mean: number; min: number; max: number } | null {
   if (values.length === 0) return null;
   return { mean: mean(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+/**
+ * Mean per event (a rollout, a kill, a load step) with a 95% t interval over every event of every
+ * trial. Every per-event figure is a count, a time or a CV, so the interval is cut at 0.
+ */
+export function meanPerEvent(xs: number[]): {
+  mean: number;
+  low: number | null;
+  high: number | null;
+  events: number;
+} {
+  const n = xs.length;
+  const m = xs.reduce((s, x) => s + x, 0) / n;
+  if (n < 2) return { mean: m, low: null, high: null, events: n };
+  const sd = Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (n - 1));
+  const h = jStat.studentt.inv(0.975, n - 1) * (sd / Math.sqrt(n));
+  return { mean: m, low: Math.max(0, m - h), high: m + h, events: n };
 }

@@ -38,6 +38,16 @@ export interface Percentiles {
   meanUs: number;
 }
 
+/** How evenly load spread over the ready replicas while scaled out. */
+interface LoadSpread {
+  replicas: number;
+  cv: number;
+  busiestShare: number;
+  idlestShare: number;
+  /** what was counted: requests by replica header or by the local Service, or per-pod CPU; absent in older runs (the header) */
+  source?: 'replica-header' | 'service-proxy' | 'cpu';
+}
+
 export interface VariantSummary {
   experimentId: string;
   experiment: string;
@@ -91,14 +101,7 @@ export interface VariantSummary {
      * no replica, from the local Service's own counts (`service-proxy`) or each pod's mean CPU from the
      * samples (`cpu`: the metrics API on kind/kube)
      */
-    loadSpread: {
-      replicas: number;
-      cv: number;
-      busiestShare: number;
-      idlestShare: number;
-      /** absent in older runs: the replica header */
-      source?: 'replica-header' | 'service-proxy' | 'cpu';
-    } | null;
+    loadSpread: LoadSpread | null;
     /**
      * The experiment's premise: the base load sits below the CPU target, so a scale-up is the step's doing.
      * `failed` names why (a scale-up before the step, or base utilisation at or above the target); then
@@ -228,13 +231,7 @@ export interface HpaStepRow {
   timeToScaleUpMs: number | null;
   peakReplicas: number;
   timeToPeakMs: number | null;
-  loadSpread: {
-    replicas: number;
-    cv: number;
-    busiestShare: number;
-    idlestShare: number;
-    source?: 'replica-header' | 'service-proxy' | 'cpu';
-  } | null;
+  loadSpread: LoadSpread | null;
   /** worst 1 s p99 in the base before the step (at minReplicas) and in the step */
   baseP99Us: number | null;
   stepP99Us: number | null;

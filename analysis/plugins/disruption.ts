@@ -1,9 +1,9 @@
-import jStat from 'jstat';
 import { describeComparison } from '../describe.js';
 import type { AnalysedExperiment } from '../experiment.js';
 import type { Trial } from '../load-run.js';
 import { fmt, METRICS, type MetricName, notApplicableWhy, perEventOf } from '../metrics.js';
 import { type Block, cell, type RichText, strong, table } from '../report/model.js';
+import { meanPerEvent } from '../stats.js';
 import type { EventRow, VariantSummary } from '../summary-types.js';
 import { trialEvents } from './disruption-events.js';
 import { trialDisruption } from './disruption-figures.js';
@@ -25,22 +25,6 @@ const PER_EVENT: readonly MetricName[] = [
 
 /** The counts the verdict names (failed requests, sessions and tasks lost per event). */
 const VERDICT_METRICS = new Set<string>(['failedPerEvent', 'sessionsLostPerEvent', 'tasksLostPerEvent']);
-
-/** Mean per event with a 95% t interval over every event of every trial. */
-function meanInterval(xs: number[]): {
-  mean: number;
-  low: number | null;
-  high: number | null;
-  events: number;
-} {
-  const n = xs.length;
-  const mean = xs.reduce((s, x) => s + x, 0) / n;
-  if (n < 2) return { mean, low: null, high: null, events: n };
-  const sd = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
-  const h = jStat.studentt.inv(0.975, n - 1) * (sd / Math.sqrt(n));
-  // every per-event figure is a count or a time: never below zero
-  return { mean, low: Math.max(0, mean - h), high: mean + h, events: n };
-}
 
 /** The disruption block of an experiment × variant summary: per-trial figures averaged, every event, per-event summaries. */
 function summariseDisruption(trials: Trial[]): {
@@ -75,7 +59,7 @@ function summariseDisruption(trials: Trial[]): {
   for (const m of PER_EVENT) {
     const f = perEventOf(m);
     const xs = f ? trials.flatMap(f) : [];
-    if (xs.length) perEventSummary[m] = meanInterval(xs);
+    if (xs.length) perEventSummary[m] = meanPerEvent(xs);
   }
   const attribution = sources.has('seconds')
     ? 'seconds'

@@ -1,4 +1,3 @@
-import jStat from 'jstat';
 import { describeComparison } from '../../describe.js';
 import type { AnalysedExperiment } from '../../experiment.js';
 import type { Trial } from '../../load-run.js';
@@ -12,6 +11,7 @@ import {
   perStepCycle,
 } from '../../metrics.js';
 import { type Block, cell, strong, table } from '../../report/model.js';
+import { meanPerEvent } from '../../stats.js';
 import type { VariantSummary } from '../../summary-types.js';
 import { scalingSummary } from './scaling.js';
 
@@ -35,22 +35,6 @@ const PER_STEP: readonly MetricName[] = [
 /** The comparisons the verdict names. */
 const VERDICT_METRICS = new Set<string>(['timeToFirstScaleUpMs', 'loadSpreadCv', 'stepP99Us']);
 
-/** Mean per step with a 95% t interval over every step of every trial. */
-function meanInterval(xs: number[]): {
-  mean: number;
-  low: number | null;
-  high: number | null;
-  events: number;
-} {
-  const n = xs.length;
-  const mean = xs.reduce((s, x) => s + x, 0) / n;
-  if (n < 2) return { mean, low: null, high: null, events: n };
-  const sd = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
-  const h = jStat.studentt.inv(0.975, n - 1) * (sd / Math.sqrt(n));
-  // every per-step figure is a time, a count or a CV: never below zero
-  return { mean, low: Math.max(0, mean - h), high: mean + h, events: n };
-}
-
 function summarise(trials: Trial[]): { scaling: VariantSummary['scaling'] } {
   const scaling = scalingSummary(trials);
   if (!scaling) return { scaling };
@@ -58,7 +42,7 @@ function summarise(trials: Trial[]): { scaling: VariantSummary['scaling'] } {
   for (const m of PER_STEP) {
     const f = perEventOf(m);
     const xs = f ? trials.flatMap(f) : [];
-    if (xs.length) perStepSummary[m] = meanInterval(xs);
+    if (xs.length) perStepSummary[m] = meanPerEvent(xs);
   }
   return { scaling: { ...scaling, perStepSummary } };
 }
