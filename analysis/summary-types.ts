@@ -160,6 +160,8 @@ export interface EventRow {
   byClass: Record<string, number> | null;
   p99Us: number | null;
   recoveryMs: number | null;
+  /** the event's window, start to the next event (or the end of the load); absent in older summaries */
+  windowMs?: number;
   /** where the event's failures fell, most first: "step 2: pod-sigterm rc-1" → count and classes */
   steps: Array<{ step: string; failed: number; byClass: Record<string, number> }>;
 }

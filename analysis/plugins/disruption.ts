@@ -52,6 +52,7 @@ function summariseDisruption(trials: Trial[]): {
         byClass: e.byClass,
         p99Us: e.p99Us,
         recoveryMs: e.recoveryMs,
+        windowMs: e.windowEndMs - e.startMs,
         steps: e.steps.map((s) => ({ step: s.step, failed: s.failed, byClass: { ...s.byClass } })),
       });
   }
@@ -121,7 +122,12 @@ function eventTable(rows: VariantSummary[]): Block[] {
           cell(String(e.failed), e.failed),
           cell(classes(e.byClass)),
           cell(fmt.ms(e.p99Us), e.p99Us),
-          cell(fmt.s(e.recoveryMs), e.recoveryMs),
+          cell(
+            e.recoveryMs === null && e.windowMs !== undefined
+              ? `still failing at ${fmt.s(e.windowMs)}`
+              : fmt.s(e.recoveryMs),
+            e.recoveryMs,
+          ),
           cell(
             e.steps
               .slice(0, 3)
