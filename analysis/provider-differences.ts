@@ -76,6 +76,16 @@ const MECHANISMS: Mechanism[] = [
       `cache window: a client that honours ttlMs lists again when the window has passed, so the slower the turns, the more lists (and bytes) per turn; turns took longer on ${name}, and pod names in response headers are longer there too`,
   },
   {
+    applies: (e, m) => e === 'rolling-update' && (m === 'recoveryMs' || m === 'eventRecoveryMs'),
+    explain: (local, cluster, name) => {
+      const fig = (s: Side) => {
+        const ms = s.variant?.disruption?.rolloutDurationMs;
+        return ms === null || ms === undefined ? 'not measured' : secs(ms);
+      };
+      return `rollout length: a replica replaced locally is a process started on this host; on ${name} a pod is scheduled, its container started and its readiness probe passed, so a rollout lasts longer and its last failure comes later (rollout: local ${fig(local)}, ${name} ${fig(cluster)})`;
+    },
+  },
+  {
     applies: (e, m) => e === 'pod-kill' && DISRUPTION_COUNTS.has(m),
     explain: (_l, _c, name) =>
       name === 'kube'
