@@ -311,6 +311,8 @@ export const COMMON_COMPARED = ['p50Us', 'p99Us', 'errorRate'] as const satisfie
 export function formatMetricValue(unit: MetricUnit, x: number): string {
   if (unit === 'µs') return fmt.ms(x);
   if (unit === 'share') return fmt.pct(x);
+  // times to scale, recover or fail: seconds read better than thousands of ms
+  if (unit === 'ms' && Math.abs(x) >= 1000) return `${(x / 1000).toFixed(2)} s`;
   return `${fmt.num(x, 2)} ${unit}`;
 }
 
