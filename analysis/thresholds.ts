@@ -1,27 +1,16 @@
 import { HISTOGRAM_KEYS, requestLatencyKey } from '../rundir/raw-result.js';
-import { plannedMatch, THRESHOLD_METRICS, type ThresholdSpec } from '../rundir/threshold-spec.js';
+import {
+  latencyAggregateMs,
+  plannedMatch,
+  THRESHOLD_METRICS,
+  type ThresholdSpec,
+  thresholdHolds,
+} from '../rundir/threshold-spec.js';
 import { type LoadedRun, type Trial, trialsByGroup } from './load-run.js';
 import { METRICS, type MetricName, notApplicableWhy } from './metrics.js';
 import { mergeHistograms } from './stats.js';
 import { summariseLoaded } from './summarise.js';
 import type { RunSummary, ThresholdResult, VariantSummary } from './summary-types.js';
-
-function compare(op: ThresholdSpec['op'], x: number, y: number): boolean {
-  switch (op) {
-    case '<':
-      return x < y;
-    case '<=':
-      return x <= y;
-    case '>':
-      return x > y;
-    case '>=':
-      return x >= y;
-    case '==':
-      return x === y;
-    case '!=':
-      return x !== y;
-  }
-}
 
 function histogramKey(spec: ThresholdSpec, t: Trial): string {
   if (spec.metric === 'turn') return HISTOGRAM_KEYS.turn;
@@ -40,18 +29,7 @@ function observe(spec: ThresholdSpec, trials: Trial[], summary: VariantSummary |
       if (!encoded.length) return null;
       const h = mergeHistograms(encoded);
       try {
-        if (h.totalCount === 0) return null;
-        const us =
-          spec.aggregation === 'p'
-            ? h.getValueAtPercentile(spec.percentile ?? 50)
-            : spec.aggregation === 'med'
-              ? h.getValueAtPercentile(50)
-              : spec.aggregation === 'min'
-                ? h.minNonZeroValue
-                : spec.aggregation === 'max'
-                  ? h.maxValue
-                  : h.mean;
-        return us / 1000;
+        return latencyAggregateMs(spec, h);
       } finally {
         h.destroy();
       }
@@ -104,7 +82,7 @@ export function evaluateThresholds(
         observed,
         unit,
         // Nothing measured cannot pass: a threshold on turns of a run without turns is a config mistake.
-        ok: observed !== null && compare(spec.op, observed, spec.value),
+        ok: observed !== null && thresholdHolds(spec, observed),
         ...(observed === null
           ? { note: notApplicable ? `not applicable: ${notApplicable}` : 'nothing recorded for this metric' }
           : {}),

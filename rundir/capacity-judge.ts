@@ -1,7 +1,7 @@
 import * as hdr from 'hdr-histogram-js';
 import type { CapacitySlo, CapacityStep } from './layout.js';
 import { type EngineResult, HISTOGRAM_KEYS, requestLatencyKey } from './raw-result.js';
-import { parseThreshold, type ThresholdSpec } from './threshold-spec.js';
+import { latencyAggregateMs, parseThreshold, type ThresholdSpec, thresholdHolds } from './threshold-spec.js';
 
 /**
  * How one fixed-rate step of a capacity search is judged against its SLO. The runner judges each step
@@ -35,32 +35,12 @@ function parseSlo(slo: CapacitySlo): {
   return { request: one('request', 'latency'), turn: one('turn', 'turn'), errors: one('errors', 'errors') };
 }
 
-const OPS: Record<ThresholdSpec['op'], (a: number, b: number) => boolean> = {
-  '<': (a, b) => a < b,
-  '<=': (a, b) => a <= b,
-  '>': (a, b) => a > b,
-  '>=': (a, b) => a >= b,
-  '==': (a, b) => a === b,
-  '!=': (a, b) => a !== b,
-};
-
 /** A latency aggregation (ms) of an encoded histogram, or null when it holds nothing. */
 function latencyMs(encoded: string | undefined, spec: ThresholdSpec): number | null {
   if (!encoded) return null;
   const h = hdr.decodeFromCompressedBase64(encoded);
   try {
-    if (h.totalCount === 0) return null;
-    const us =
-      spec.aggregation === 'p'
-        ? h.getValueAtPercentile(spec.percentile ?? 99)
-        : spec.aggregation === 'med'
-          ? h.getValueAtPercentile(50)
-          : spec.aggregation === 'avg'
-            ? h.mean
-            : spec.aggregation === 'min'
-              ? h.minNonZeroValue
-              : h.maxValue;
-    return us / 1000;
+    return latencyAggregateMs(spec, h);
   } finally {
     h.destroy();
   }
@@ -145,18 +125,18 @@ export function judgeStep(
   const latencyFailures: string[] = [];
   if (slo.request) {
     const v = latencyMs(engine.histograms[requestKey], slo.request);
-    if (v !== null && !OPS[slo.request.op](v, slo.request.value))
+    if (v !== null && !thresholdHolds(slo.request, v))
       latencyFailures.push(`request ${slo.request.expression} broken: ${v.toFixed(1)} ms`);
   }
   if (slo.turn) {
     const v = latencyMs(engine.histograms[HISTOGRAM_KEYS.turn], slo.turn);
-    if (v !== null && !OPS[slo.turn.op](v, slo.turn.value))
+    if (v !== null && !thresholdHolds(slo.turn, v))
       latencyFailures.push(`turn ${slo.turn.expression} broken: ${v.toFixed(1)} ms`);
   }
   reasons.push(...latencyFailures);
   if (slo.errors) {
     const v = slo.errors.aggregation === 'count' ? engine.counts.errors : errorRate;
-    if (!OPS[slo.errors.op](v, slo.errors.value))
+    if (!thresholdHolds(slo.errors, v))
       reasons.push(
         `errors ${slo.errors.expression} broken: ${slo.errors.aggregation === 'count' ? v : `${(v * 100).toFixed(2)}%`}`,
       );

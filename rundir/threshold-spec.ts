@@ -1,3 +1,4 @@
+import type { Histogram } from 'hdr-histogram-js';
 /**
  * The thresholds of a run config, as written in run.json: their syntax, parsed once for the run's
  * preflight and again by analysis when it re-checks an old run (evaluating them: analysis/thresholds.ts).
@@ -138,4 +139,38 @@ export function plannedMatch(
   const { experiment, variant } = spec.tags;
   if (experiment && experiment !== group.experiment && experiment !== group.experimentId) return false;
   return !variant || variant === group.variant;
+}
+
+/** Whether an observed figure keeps the threshold (`observed op value`). */
+export function thresholdHolds(spec: ThresholdSpec, observed: number): boolean {
+  switch (spec.op) {
+    case '<':
+      return observed < spec.value;
+    case '<=':
+      return observed <= spec.value;
+    case '>':
+      return observed > spec.value;
+    case '>=':
+      return observed >= spec.value;
+    case '==':
+      return observed === spec.value;
+    case '!=':
+      return observed !== spec.value;
+  }
+}
+
+/** A latency threshold's aggregation of a histogram of µs values, in ms; null when it holds nothing. */
+export function latencyAggregateMs(spec: ThresholdSpec, h: Histogram): number | null {
+  if (h.totalCount === 0) return null;
+  const us =
+    spec.aggregation === 'p'
+      ? h.getValueAtPercentile(spec.percentile as number)
+      : spec.aggregation === 'med'
+        ? h.getValueAtPercentile(50)
+        : spec.aggregation === 'min'
+          ? h.minNonZeroValue
+          : spec.aggregation === 'max'
+            ? h.maxValue
+            : h.mean;
+  return us / 1000;
 }
