@@ -194,6 +194,29 @@ export async function runSuite(options: SuiteOptions): Promise<RunManifest> {
 }
 
 /**
+ * A trial's recording: the bring-up's cluster events, every cluster event from now on, and a sample of
+ * the replicas each second, until stopRecording().
+ */
+function startRecording(
+  provider: ClusterProvider,
+  handle: VariantHandle,
+  variant: VariantName,
+  bringUp: ClusterEvent[],
+): { recorder: TrialRecorder; stopRecording: () => Promise<void> } {
+  const recorder = new TrialRecorder(variant);
+  for (const e of bringUp) recorder.cluster(e);
+  const unsubscribe = provider.onEvent((e) => recorder.cluster(e));
+  recorder.startSampling(handle, 1_000, redisStatsOf(handle, provider));
+  return {
+    recorder,
+    stopRecording: async () => {
+      unsubscribe();
+      await recorder.stopSampling();
+    },
+  };
+}
+
+/**
  * One trial. Returns false when Ctrl-C cut its load short: its figures are then written as
  * engine.partial.json with an interrupted.json beside them, never as a whole trial's engine.json.
  */
@@ -209,10 +232,7 @@ async function runTrial(
   const { def, variant } = step;
   if (def.search)
     return runCapacityTrial(options, provider, handle, step, trial, def.search, bringUp, target);
-  const recorder = new TrialRecorder(variant);
-  for (const e of bringUp) recorder.cluster(e);
-  const unsubscribe = provider.onEvent((e) => recorder.cluster(e));
-  recorder.startSampling(handle, 1_000, redisStatsOf(handle, provider));
+  const { recorder, stopRecording } = startRecording(provider, handle, variant, bringUp);
   const trialSignal = new AbortController();
   // Set when the run is interrupted before this trial's load has ended on its own.
   let loadEnded = false;
@@ -323,8 +343,7 @@ async function runTrial(
   } finally {
     trialSignal.abort();
     options.signal.removeEventListener('abort', onAbort);
-    unsubscribe();
-    await recorder.stopSampling();
+    await stopRecording();
   }
 }
 
@@ -507,11 +526,8 @@ async function runCapacityTrial(
   target: LoadTarget,
 ): Promise<boolean> {
   const { def, variant } = step;
-  const recorder = new TrialRecorder(variant);
-  for (const e of bringUp) recorder.cluster(e);
-  const unsubscribe = provider.onEvent((e) => recorder.cluster(e));
   const originMs = Date.now();
-  recorder.startSampling(handle, 1_000, redisStatsOf(handle, provider));
+  const { recorder, stopRecording } = startRecording(provider, handle, variant, bringUp);
   const trialSignal = new AbortController();
   let cutOff = options.signal.aborted;
   const onAbort = () => {
@@ -638,7 +654,6 @@ async function runCapacityTrial(
   } finally {
     trialSignal.abort();
     options.signal.removeEventListener('abort', onAbort);
-    unsubscribe();
-    await recorder.stopSampling();
+    await stopRecording();
   }
 }
