@@ -26,6 +26,17 @@ type Lifecycle = EngineResult['lifecycle'];
 
 const MAX_CAUSES = 20;
 
+/** A second of the time series before anything happened in it. */
+const emptySecond = (t: number): TimeseriesPoint => ({
+  t,
+  requests: 0,
+  errors: 0,
+  turns: 0,
+  p50Us: 0,
+  p99Us: 0,
+  perReplica: {},
+});
+
 export class Recorder {
   readonly histograms = new Map<string, hdr.Histogram>();
   readonly errors: Record<ErrorClass, number> = emptyErrors();
@@ -52,15 +63,7 @@ export class Recorder {
   private secondIndex = 0;
   /** when the current second ends: a comparison per request instead of a BigInt division */
   private secondEndsNs: bigint;
-  private secondPoint: TimeseriesPoint = {
-    t: 0,
-    requests: 0,
-    errors: 0,
-    turns: 0,
-    p50Us: 0,
-    p99Us: 0,
-    perReplica: {},
-  };
+  private secondPoint: TimeseriesPoint = emptySecond(0);
 
   constructor(private readonly startNs: bigint) {
     this.secondEndsNs = startNs + 1_000_000_000n;
@@ -93,15 +96,7 @@ export class Recorder {
     while (index > this.secondIndex) {
       this.closeSecond();
       this.secondIndex++;
-      this.secondPoint = {
-        t: this.secondIndex,
-        requests: 0,
-        errors: 0,
-        turns: 0,
-        p50Us: 0,
-        p99Us: 0,
-        perReplica: {},
-      };
+      this.secondPoint = emptySecond(this.secondIndex);
     }
     this.secondEndsNs = this.startNs + BigInt(this.secondIndex + 1) * 1_000_000_000n;
   }
