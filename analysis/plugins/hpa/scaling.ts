@@ -164,7 +164,7 @@ function spreadOver(t: Trial, fromMs: number, untilMs: number): HpaStepRow['load
   for (const p of t.engine.timeseries) {
     const at = p.t * 1000;
     if (at < fromMs || at >= untilMs) continue;
-    const sample = [...t.samples].reverse().find((s) => s.tMs <= at + 500);
+    const sample = t.samples.findLast((s) => s.tMs <= at + 500);
     const ready = (sample?.replicas ?? []).filter((r) => r.ready).map((r) => r.name);
     if (ready.length < 2) continue;
     seconds.push(at);
